@@ -1,0 +1,67 @@
+import { Context, Effect, Layer, Redacted } from "effect"
+import type { LogLevel } from "effect"
+import { ConfigurationError, Setting } from "./Setting.js"
+
+export type ConnectorType = "EXTERNAL_IMPORT" | "STREAM"
+export type QueueProtocol = "amqp" | "api"
+
+const logLevels = { debug: "Debug", info: "Info", warn: "Warn", warning: "Warn", error: "Error" } as const satisfies Record<string, LogLevel.LogLevel>
+
+/** The variables every connector reads, with the defaults of the connector that uses them. */
+export const openCtiSettings = (defaults: { readonly name: string; readonly scope: ReadonlyArray<string> }) => ({
+  url: Setting.url("OPENCTI_URL"),
+  token: Setting.redacted("OPENCTI_TOKEN"),
+  connectorId: Setting.string("CONNECTOR_ID", { accepted: "a UUID identifying this connector" }),
+  connectorName: Setting.string("CONNECTOR_NAME", { default: defaults.name }),
+  scope: Setting.list("CONNECTOR_SCOPE", defaults.scope),
+  logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], "error"),
+  runAndTerminate: Setting.boolean("CONNECTOR_RUN_AND_TERMINATE", false),
+  queueProtocol: Setting.oneOf("CONNECTOR_QUEUE_PROTOCOL", ["amqp", "api"], "amqp"),
+  exposeMetrics: Setting.boolean("CONNECTOR_EXPOSE_METRICS", false),
+  metricsPort: Setting.integer("CONNECTOR_METRICS_PORT", { default: 9095, min: 1, max: 65535 })
+})
+
+export interface OpenCtiConfigShape {
+  /** The platform's base URL without a trailing slash. */
+  readonly url: string
+  readonly token: Redacted.Redacted<string>
+  readonly connectorId: string
+  readonly connectorName: string
+  readonly connectorType: ConnectorType
+  readonly scope: ReadonlyArray<string>
+  readonly logLevel: LogLevel.LogLevel
+  readonly runAndTerminate: boolean
+  readonly queueProtocol: QueueProtocol
+  readonly exposeMetrics: boolean
+  readonly metricsPort: number
+}
+
+export type SettingValues<S extends Record<string, Setting<unknown>>> = { readonly [K in keyof S]: S[K] extends Setting<infer A> ? A : never }
+
+/** Reads every setting of a record of settings, failing on the first invalid one. */
+export const readSettings = <S extends Record<string, Setting<unknown>>>(settings: S): Effect.Effect<SettingValues<S>, ConfigurationError> => {
+  const reads: Record<string, Effect.Effect<unknown, ConfigurationError>> = {}
+  for (const [key, setting] of Object.entries(settings)) reads[key] = setting.read
+  // Effect.all keeps the keys; only their value types are lost through Object.entries.
+  return Effect.all(reads) as Effect.Effect<SettingValues<S>, ConfigurationError>
+}
+
+/** How a connector reaches and identifies itself to the OpenCTI platform. */
+export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigShape>()("opencti-connectors/config/OpenCtiConfig") {
+  static readonly layerFor = (connector: { readonly type: ConnectorType; readonly name: string; readonly scope: ReadonlyArray<string> }) =>
+    Layer.effect(
+      OpenCtiConfig,
+      Effect.gen(function*() {
+        const values = yield* readSettings(openCtiSettings(connector))
+        if (Redacted.value(values.token) === "ChangeMe") {
+          return yield* new ConfigurationError({ variable: "OPENCTI_TOKEN", message: "OPENCTI_TOKEN is still the placeholder ChangeMe: set the API token of the connector's user" })
+        }
+        return OpenCtiConfig.of({
+          ...values,
+          url: values.url.href.replace(/\/+$/, ""),
+          connectorType: connector.type,
+          logLevel: logLevels[values.logLevel]
+        })
+      })
+    )
+}

@@ -1,0 +1,31 @@
+import { Effect, Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { Connector } from "../connector/Connector.js"
+import { OpenCti } from "../opencti/OpenCti.js"
+import * as PlatformStateStore from "../state/PlatformStateStore.js"
+import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import { BundleSender } from "./BundleSender.js"
+import * as Transforms from "./Transforms.js"
+import { S3ImportConfig } from "./S3ImportConfig.js"
+import { S3Importer } from "./S3Importer.js"
+
+export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "S3", scope: ["application/json"] } as const
+
+/** The configuration of the S3 import, from the ConfigProvider in context. */
+export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaults), S3ImportConfig.layer)
+
+const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))
+
+const SenderLayer = BundleSender.layerApi
+
+const PlatformLayer = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
+
+/** The importer with every real adapter; needs only the configuration. */
+export const ImporterLayer = S3Importer.layer.pipe(
+  Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer()]),
+  Layer.provide(PlatformLayer)
+)
+
+/** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE). */
+export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(Effect.provide(ImporterLayer))

@@ -1,0 +1,70 @@
+import { Context, Duration, Effect, Layer, Option } from "effect"
+import { readSettings } from "../config/OpenCtiConfig.js"
+import { Setting } from "../config/Setting.js"
+import { TlpMarkingId } from "../stix/TlpMarking.js"
+import type { TlpLevel } from "../stix/TlpMarking.js"
+import type { S3Options } from "../storage/S3ObjectStorage.js"
+
+export const transformProfiles = ["aci", "none"] as const
+export type TransformProfile = (typeof transformProfiles)[number]
+
+/** The variables of the S3 import connector (besides the OpenCTI ones). */
+export const s3ImportSettings = {
+  region: Setting.string("S3_REGION", { default: "us-east-1" }),
+  endpoint: Setting.optionalString("S3_ENDPOINT_URL"),
+  accessKeyId: Setting.optionalString("S3_ACCESS_KEY_ID"),
+  secretAccessKey: Setting.optionalRedacted("S3_SECRET_ACCESS_KEY"),
+  forcePathStyle: Setting.boolean("S3_FORCE_PATH_STYLE", true),
+  verifyTls: Setting.boolean("S3_VERIFY_TLS", true),
+  bucket: Setting.string("S3_BUCKET_NAME", { accepted: "the name of the bucket to import from" }),
+  prefixes: Setting.list("S3_BUCKET_PREFIXES", ["ACI_TI", "ACI_Vuln"]),
+  author: Setting.optionalString("S3_AUTHOR"),
+  marking: Setting.oneOf("S3_MARKING", Object.keys(TlpMarkingId) as Array<TlpLevel>, "TLP:GREEN"),
+  interval: Setting.seconds("S3_INTERVAL", 30),
+  attachOriginalFile: Setting.boolean("S3_ATTACH_ORIGINAL_FILE", false),
+  deleteAfterImport: Setting.boolean("S3_DELETE_AFTER_IMPORT", true),
+  noSplitBundles: Setting.boolean("S3_NO_SPLIT_BUNDLES", true),
+  transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci")
+}
+
+export interface S3ImportConfigShape {
+  readonly storage: S3Options
+  readonly bucket: string
+  readonly prefixes: ReadonlyArray<string>
+  readonly author: Option.Option<string>
+  readonly marking: TlpLevel
+  readonly markingId: string
+  readonly interval: Duration.Duration
+  readonly attachOriginalFile: boolean
+  readonly deleteAfterImport: boolean
+  readonly noSplitBundles: boolean
+  readonly transform: TransformProfile
+}
+
+export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConfigShape>()("opencti-connectors/s3-import/S3ImportConfig") {
+  static readonly layer = Layer.effect(
+    S3ImportConfig,
+    Effect.map(readSettings(s3ImportSettings), (values) =>
+      S3ImportConfig.of({
+        storage: {
+          region: values.region,
+          endpoint: values.endpoint,
+          accessKeyId: values.accessKeyId,
+          secretAccessKey: values.secretAccessKey,
+          forcePathStyle: values.forcePathStyle,
+          verifyTls: values.verifyTls
+        },
+        bucket: values.bucket,
+        prefixes: values.prefixes,
+        author: values.author,
+        marking: values.marking,
+        markingId: TlpMarkingId[values.marking],
+        interval: values.interval,
+        attachOriginalFile: values.attachOriginalFile,
+        deleteAfterImport: values.deleteAfterImport,
+        noSplitBundles: values.noSplitBundles,
+        transform: values.transform
+      }))
+  )
+}
+

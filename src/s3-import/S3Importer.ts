@@ -1,0 +1,100 @@
+import { Context, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { OpenCti } from "../opencti/OpenCti.js"
+import { parseBundle } from "../stix/Bundle.js"
+import { StateStore } from "../state/StateStore.js"
+import { ObjectStorage } from "../storage/ObjectStorage.js"
+import type { ObjectInfo } from "../storage/ObjectStorage.js"
+import { BundleSender } from "./BundleSender.js"
+import { BundleTransform } from "./BundleTransform.js"
+import * as HighWaterMark from "./HighWaterMark.js"
+import { importError, inPhase } from "./ImportError.js"
+import type { ImportError } from "./ImportError.js"
+import { makePrefixWork } from "./PrefixWork.js"
+import type { PrefixWork } from "./PrefixWork.js"
+import { S3ImportConfig } from "./S3ImportConfig.js"
+
+/** Objects fetched ahead of the one being sent; nothing is deleted before its own send is confirmed. */
+const prefetch = 4
+
+const isFolderMarker = (object: ObjectInfo): boolean => object.key.endsWith("/")
+
+/** The S3 import: each cycle imports every prefix in order and stops at the first error. */
+export class S3Importer extends Context.Service<S3Importer, {
+  /** One pass over every prefix. */
+  readonly cycle: Effect.Effect<void, ImportError>
+  /** Cycles every S3_INTERVAL until one fails; a single pass when CONNECTOR_RUN_AND_TERMINATE is set. */
+  readonly run: Effect.Effect<void, ImportError>
+}>()("opencti-connectors/s3-import/S3Importer") {
+  static readonly layer = Layer.effect(
+    S3Importer,
+    Effect.gen(function*() {
+      const config = yield* S3ImportConfig
+      const openCtiConfig = yield* OpenCtiConfig
+      const storage = yield* ObjectStorage
+      const transform = yield* BundleTransform
+      const sender = yield* BundleSender
+      const state = yield* StateStore
+      const bucket = config.bucket
+      const openCti = yield* OpenCti
+
+      const importObject = Effect.fn("S3Importer.importObject")(function*(prefix: string, object: ObjectInfo, bytes: Uint8Array, work: PrefixWork) {
+        const location = { bucket, prefix, key: object.key }
+        const bundle = yield* parseBundle(bytes).pipe(inPhase("parse", location))
+        const toSend = yield* transform.apply(bundle, { key: object.key, bytes }).pipe(inPhase("transform", location))
+        // Once the platform has the bundle, the delete (or the mark) must follow, whatever interrupts.
+        yield* Effect.uninterruptible(Effect.gen(function*() {
+          if (Option.isSome(toSend)) {
+            const workId = yield* work.id
+            yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
+          }
+          if (config.deleteAfterImport) {
+            yield* storage.delete(bucket, object.key).pipe(inPhase("delete", location))
+          } else {
+            const current = yield* state.get
+            const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
+            yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
+          }
+        }))
+        yield* Effect.logDebug(Option.isSome(toSend) ? "File imported" : "File had nothing to send")
+      }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
+
+      /** The objects to import under `prefix`, in the order they must be imported. */
+      const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
+        const listed = storage.list(bucket, prefix).pipe(
+          Stream.filter((object) => !isFolderMarker(object)),
+          Stream.mapError((error) => importError("list", { bucket, prefix }, error))
+        )
+        if (config.deleteAfterImport) return listed
+        return Stream.unwrap(Effect.gen(function*() {
+          const mark = HighWaterMark.readMark(yield* state.get, bucket, prefix)
+          const objects = yield* Stream.runCollect(listed)
+          return Stream.fromIterable(objects.filter((object) => !HighWaterMark.isImported(mark, object)).sort(HighWaterMark.byModification))
+        }))
+      }
+
+      const importPrefix = Effect.fn("S3Importer.importPrefix")(function*(prefix: string) {
+        const work = yield* makePrefixWork(openCti, bucket, prefix)
+        const files = yield* Ref.make(0)
+        yield* pending(prefix).pipe(
+          Stream.mapEffect((object) =>
+            storage.get(bucket, object.key).pipe(
+              inPhase("fetch", { bucket, prefix, key: object.key }),
+              Effect.map((bytes) => [object, bytes] as const)
+            ), { concurrency: prefetch }),
+          Stream.runForEach(([object, bytes]) => Effect.andThen(importObject(prefix, object, bytes, work), Ref.update(files, (count) => count + 1)))
+        )
+        const count = yield* Ref.get(files)
+        yield* work.complete(count)
+        yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
+      }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))
+
+      const cycle = Effect.forEach(config.prefixes, importPrefix, { discard: true })
+
+      return S3Importer.of({
+        cycle,
+        run: openCtiConfig.runAndTerminate ? cycle : Effect.repeat(cycle, Schedule.spaced(config.interval)).pipe(Effect.asVoid)
+      })
+    })
+  )
+}

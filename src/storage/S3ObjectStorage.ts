@@ -1,0 +1,130 @@
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client
+} from "@aws-sdk/client-s3"
+import { Effect, Layer, Option, Predicate, Redacted, Stream } from "effect"
+import { Agent } from "node:https"
+import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
+import type { ObjectInfo, StorageOperation } from "./ObjectStorage.js"
+
+export interface S3Options {
+  readonly region: string
+  /** An S3-compatible endpoint (MinIO, Ceph, ...); AWS itself when absent. */
+  readonly endpoint: Option.Option<string>
+  readonly accessKeyId: Option.Option<string>
+  readonly secretAccessKey: Option.Option<Redacted.Redacted<string>>
+  /** Path-style addressing (`endpoint/bucket/key`), which S3-compatible servers expect. */
+  readonly forcePathStyle: boolean
+  /** Verify the server's TLS certificate. */
+  readonly verifyTls: boolean
+}
+
+const describe = (cause: unknown): string => {
+  if (Predicate.isError(cause)) {
+    const status = Predicate.hasProperty(cause, "$metadata") && Predicate.hasProperty(cause.$metadata, "httpStatusCode")
+      ? ` (HTTP ${String(cause.$metadata.httpStatusCode)})`
+      : ""
+    return `${cause.name}: ${cause.message}${status}`
+  }
+  return String(cause)
+}
+
+const isNotFound = (cause: unknown): boolean =>
+  Predicate.isError(cause) &&
+  (cause.name === "NotFound" || cause.name === "NoSuchKey" || cause.name === "NoSuchBucket" ||
+    (Predicate.hasProperty(cause, "$metadata") && Predicate.hasProperty(cause.$metadata, "httpStatusCode") && cause.$metadata.httpStatusCode === 404))
+
+/** The S3 client of these options; checksums only when required, since many S3-compatible servers reject the SDK's defaults. */
+export const makeClient = (options: S3Options): S3Client => {
+  const credentials = Option.isSome(options.accessKeyId) && Option.isSome(options.secretAccessKey)
+    ? { accessKeyId: options.accessKeyId.value, secretAccessKey: Redacted.value(options.secretAccessKey.value) }
+    : undefined
+  return new S3Client({
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(Option.isSome(options.endpoint) ? { endpoint: options.endpoint.value } : {}),
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(options.verifyTls ? {} : { requestHandler: { httpsAgent: new Agent({ rejectUnauthorized: false }) } })
+  })
+}
+
+/** ObjectStorage on the AWS SDK; the client lives as long as the layer. */
+export const layer = (options: S3Options) =>
+  Layer.effect(
+    ObjectStorage,
+    Effect.gen(function*() {
+      const client = yield* Effect.acquireRelease(Effect.sync(() => makeClient(options)), (client) => Effect.sync(() => client.destroy()))
+
+      const call = <A>(operation: StorageOperation, bucket: string, key: string | undefined, run: (signal: AbortSignal) => Promise<A>) =>
+        Effect.tryPromise({
+          try: run,
+          catch: (cause) => new ObjectStorageError({ operation, bucket, key, message: describe(cause), cause })
+        })
+
+      const listPage = (bucket: string, prefix: string, token: string | undefined) =>
+        call("list", bucket, prefix, (abortSignal) =>
+          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal })
+        ).pipe(
+          Effect.map((page) => {
+            const infos: Array<ObjectInfo> = (page.Contents ?? []).flatMap((entry) =>
+              entry.Key === undefined
+                ? []
+                : [{ key: entry.Key, lastModified: entry.LastModified?.getTime() ?? 0, size: entry.Size ?? 0 }]
+            )
+            const next = page.IsTruncated === true ? Option.fromUndefinedOr(page.NextContinuationToken) : Option.none()
+            return [infos, next] as const
+          })
+        )
+
+      return ObjectStorage.of({
+        list: (bucket, prefix) =>
+          Stream.paginate<string | undefined, ObjectInfo, ObjectStorageError>(undefined, (token) => listPage(bucket, prefix, token)),
+        get: (bucket, key) =>
+          call("get", bucket, key, async (abortSignal) => {
+            const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+            if (response.Body === undefined) throw new Error("the response has no body")
+            return response.Body.transformToByteArray()
+          }),
+        put: (bucket, key, body, contentType) =>
+          Effect.asVoid(call("put", bucket, key, (abortSignal) =>
+            client.send(
+              new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength }),
+              { abortSignal }
+            ))),
+        delete: (bucket, key) =>
+          Effect.asVoid(call("delete", bucket, key, (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))),
+        exists: (bucket, key) =>
+          Effect.tryPromise({
+            try: (abortSignal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+            catch: (cause) => cause
+          }).pipe(
+            Effect.as(true),
+            Effect.catch((cause) =>
+              isNotFound(cause)
+                ? Effect.succeed(false)
+                : Effect.fail(new ObjectStorageError({ operation: "head", bucket, key, message: describe(cause), cause }))
+            )
+          ),
+        ensureBucket: (bucket) =>
+          Effect.tryPromise({
+            try: (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
+            catch: (cause) => cause
+          }).pipe(
+            Effect.asVoid,
+            Effect.catch((cause) =>
+              isNotFound(cause)
+                ? Effect.asVoid(call("ensureBucket", bucket, undefined, (abortSignal) => client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal })))
+                : Effect.fail(new ObjectStorageError({ operation: "ensureBucket", bucket, message: describe(cause), cause }))
+            )
+          )
+      })
+    })
+  )

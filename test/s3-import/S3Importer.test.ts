@@ -1,0 +1,238 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import { layerRecord } from "../../src/config/ConfigSource.js"
+import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
+import { BundleSender } from "../../src/s3-import/BundleSender.js"
+import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
+import { S3Importer } from "../../src/s3-import/S3Importer.js"
+import * as Transforms from "../../src/s3-import/Transforms.js"
+import { StateStore } from "../../src/state/StateStore.js"
+import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
+import type { MemoryBuckets } from "../../src/storage/MemoryObjectStorage.js"
+import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
+import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
+
+const encoder = new TextEncoder()
+const bundle = (id: string, objects = 1) =>
+  JSON.stringify({
+    type: "bundle",
+    id: `bundle--${id}`,
+    objects: Array.from({ length: objects }, (_, index) => ({
+      type: "malware",
+      spec_version: "2.1",
+      id: `malware--0000000${index}-0000-4000-8000-${id.padStart(12, "0")}`,
+      name: `Malware ${id} ${index}`,
+      is_family: true,
+      created: "2024-01-01T00:00:00.000Z",
+      modified: "2024-01-02T00:00:00.000Z"
+    }))
+  })
+
+const baseEnv = {
+  OPENCTI_URL: "http://opencti.test",
+  OPENCTI_TOKEN: "token",
+  CONNECTOR_ID: "5b5d1e7a-6c3f-4f0e-9c67-7a1d8a2d2f10",
+  CONNECTOR_QUEUE_PROTOCOL: "api",
+  S3_BUCKET_NAME: "feed",
+  S3_BUCKET_PREFIXES: "ACI_TI,ACI_Vuln",
+  S3_TRANSFORM: "none",
+  S3_INTERVAL: "60"
+}
+
+interface World {
+  readonly buckets: MemoryBuckets
+  readonly openCti: OpenCtiFake
+  readonly put: (key: string, body: string, lastModified?: number) => void
+  readonly keys: () => Array<string>
+  readonly layer: Layer.Layer<S3Importer | StateStore, unknown>
+}
+
+const makeWorld = (env: Record<string, string> = {}): World => {
+  const objects = new Map<string, MemoryObjectStorage.StoredObject>()
+  const buckets: MemoryBuckets = new Map([["feed", objects]])
+  const openCti = makeOpenCtiFake()
+  const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
+    Layer.provide(layerRecord({ ...baseEnv, ...env }))
+  )
+  const state = StateStore.layerMemory()
+  const importer = S3Importer.layer.pipe(
+    Layer.provide([MemoryObjectStorage.layer(buckets, { pageSize: 7 }), Transforms.layer, BundleSender.layerApi]),
+    Layer.provide(openCti.layer),
+    Layer.provideMerge(state),
+    Layer.provide(config)
+  )
+  return {
+    buckets,
+    openCti,
+    put: (key, body, lastModified = 1_700_000_000_000) => objects.set(key, { body: encoder.encode(body), lastModified, contentType: "application/json" }),
+    keys: () => [...objects.keys()].sort(),
+    layer: importer
+  }
+}
+
+const pushedBundleIds = (world: World) =>
+  world.openCti.calls.flatMap((call) => (call.op === "pushBundle" ? [JSON.parse(call.bundle).id as string] : []))
+
+/** Lets the forked importer run until it blocks on the clock. */
+const settle = Effect.forEach(Array.from({ length: 100 }), () => Effect.yieldNow, { discard: true })
+
+const ops = (world: World) => world.openCti.calls.map((call) => call.op)
+
+describe("S3Importer", () => {
+  it.effect("imports every file of every prefix in key order, deletes it, and closes one work per prefix", () => {
+    const world = makeWorld()
+    for (let index = 0; index < 20; index++) world.put(`ACI_TI/${String(index).padStart(3, "0")}.json`, bundle(`ti${index}`))
+    world.put("ACI_TI/folder/", "")
+    world.put("ACI_Vuln/a.json", bundle("v1"))
+    world.put("OTHER/untouched.json", bundle("o1"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/folder/", "OTHER/untouched.json"])
+      assert.deepStrictEqual(pushedBundleIds(world), [...Array.from({ length: 20 }, (_, index) => `bundle--ti${index}`), "bundle--v1"])
+      const works = world.openCti.calls.filter((call) => call.op === "workAdd")
+      assert.deepStrictEqual(works.map((call) => call.name.split(" run @ ")[0]), ["S3/ACI_TI", "S3/ACI_Vuln"])
+      const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
+      assert.deepStrictEqual(closed.map((call) => [call.workId, call.inError, call.message]), [
+        ["work-1", false, "Connector successfully processed S3 prefix 'ACI_TI': 20 file(s) ingested"],
+        ["work-2", false, "Connector successfully processed S3 prefix 'ACI_Vuln': 1 file(s) ingested"]
+      ])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("applies the default marking and author organization of the none profile", () => {
+    const world = makeWorld({ S3_AUTHOR: "ACME", S3_MARKING: "tlp:amber+strict", S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/a.json", bundle("a"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      const pushed = world.openCti.calls.find((call) => call.op === "pushBundle")
+      assert.isDefined(pushed)
+      const object = JSON.parse(pushed?.op === "pushBundle" ? pushed.bundle : "{}").objects[0]
+      assert.deepStrictEqual(object.object_marking_refs, ["marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"])
+      assert.strictEqual(object.created_by_ref, "identity--00000000-0000-5000-8000-000000000000")
+      assert.strictEqual(object.x_opencti_modified_at, "2024-01-02T00:00:00.000Z")
+      assert.deepStrictEqual(ops(world).slice(0, 1), ["createOrganization"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("stops at an invalid file: earlier files deleted, it and later ones kept, the work closed in error", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/1.json", bundle("1"))
+    world.put("ACI_TI/2.json", "{\"type\": \"bundle\", \"objects\": [")
+    world.put("ACI_TI/3.json", bundle("3"))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* S3Importer).cycle)
+      assert.strictEqual(error.phase, "parse")
+      assert.strictEqual(error.key, "ACI_TI/2.json")
+      assert.include(error.message, "s3://feed/ACI_TI/2.json")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json", "ACI_TI/3.json"])
+      const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
+      assert.strictEqual(closed.length, 1)
+      assert.isTrue(closed[0]?.op === "workToProcessed" && closed[0].inError)
+      assert.include(closed[0]?.op === "workToProcessed" ? closed[0].message : "", "ACI_TI/2.json")
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("refuses JSON that is not a bundle (D4) and keeps the file", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/array.json", "[]")
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* S3Importer).cycle)
+      assert.strictEqual(error.phase, "parse")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/array.json"])
+      assert.deepStrictEqual(ops(world), [])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("keeps the file when the push fails", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.openCti.failPushNumber = 2
+    world.put("ACI_TI/1.json", bundle("1"))
+    world.put("ACI_TI/2.json", bundle("2"))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* S3Importer).cycle)
+      assert.strictEqual(error.phase, "send")
+      assert.strictEqual(error.key, "ACI_TI/2.json")
+      assert.include(error.message, "Invalid bundle")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json"])
+      assert.deepStrictEqual(ops(world), ["workAdd", "pushBundle", "workToProcessed"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("deletes a bundle with no objects without sending anything or opening a work", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/empty.json", "{\"type\": \"bundle\", \"id\": \"bundle--e\", \"objects\": []}")
+    world.put("ACI_TI/null.json", "{\"type\": \"bundle\", \"id\": \"bundle--n\", \"objects\": null}")
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(world.keys(), [])
+      assert.deepStrictEqual(ops(world), [])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("with delete off, keeps files and does not send them again on the next cycle", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_DELETE_AFTER_IMPORT: "false" })
+    world.put("ACI_TI/b.json", bundle("b"), 2_000)
+    world.put("ACI_TI/a.json", bundle("a"), 3_000)
+    return Effect.gen(function*() {
+      const importer = yield* S3Importer
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--b", "bundle--a"])
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--b", "bundle--a"])
+      // A file uploaded in the same second as the mark, with a lower key, is still new.
+      world.put("ACI_TI/0.json", bundle("0"), 3_000)
+      world.put("ACI_TI/c.json", bundle("c"), 4_000)
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--b", "bundle--a", "bundle--0", "bundle--c"])
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/0.json", "ACI_TI/a.json", "ACI_TI/b.json", "ACI_TI/c.json"])
+      const state = yield* (yield* StateStore).get
+      assert.deepStrictEqual(Option.getOrNull(state), { s3_import_marks: { "feed/ACI_TI": { lastModified: 4_000, keys: ["ACI_TI/c.json"] } } })
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("with delete off, a failed file is retried on the next cycle even if an earlier one is newer", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_DELETE_AFTER_IMPORT: "false" })
+    world.openCti.failPushNumber = 2
+    world.put("ACI_TI/a.json", bundle("a"), 5_000)
+    world.put("ACI_TI/b.json", bundle("b"), 1_000)
+    return Effect.gen(function*() {
+      const importer = yield* S3Importer
+      const error = yield* Effect.flip(importer.cycle)
+      assert.strictEqual(error.key, "ACI_TI/a.json")
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--b", "bundle--a"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("repeats every S3_INTERVAL and stops at the first failing cycle", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/1.json", bundle("1"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild((yield* S3Importer).run)
+      yield* settle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
+      world.put("ACI_TI/2.json", bundle("2"))
+      yield* TestClock.adjust("59 seconds")
+      yield* settle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1", "bundle--2"])
+      world.put("ACI_TI/3.json", "not json")
+      yield* TestClock.adjust("60 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(exit._tag === "Failure")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/3.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("runs a single pass with CONNECTOR_RUN_AND_TERMINATE", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", CONNECTOR_RUN_AND_TERMINATE: "yes" })
+    world.put("ACI_TI/1.json", bundle("1"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).run
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
+    }).pipe(Effect.provide(world.layer))
+  })
+})
