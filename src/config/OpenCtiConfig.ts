@@ -17,8 +17,11 @@ export const openCtiSettings = (defaults: { readonly name: string; readonly scop
   logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], "error"),
   runAndTerminate: Setting.boolean("CONNECTOR_RUN_AND_TERMINATE", false),
   queueProtocol: Setting.oneOf("CONNECTOR_QUEUE_PROTOCOL", ["amqp", "api"], "amqp"),
+  queryAliasLimit: Setting.integer("OPENCTI_QUERY_ALIAS_LIMIT", { default: 2, min: 1 }),
   exposeMetrics: Setting.boolean("CONNECTOR_EXPOSE_METRICS", false),
-  metricsPort: Setting.integer("CONNECTOR_METRICS_PORT", { default: 9095, min: 1, max: 65535 })
+  metricsPort: Setting.integer("CONNECTOR_METRICS_PORT", { default: 9095, min: 0, max: 65535 }),
+  metricsNamespace: Setting.string("CONNECTOR_METRICS_NAMESPACE", { default: "" }),
+  metricsSubsystem: Setting.string("CONNECTOR_METRICS_SUBSYSTEM", { default: "" })
 })
 
 export interface OpenCtiConfigShape {
@@ -32,8 +35,13 @@ export interface OpenCtiConfigShape {
   readonly logLevel: LogLevel.LogLevel
   readonly runAndTerminate: boolean
   readonly queueProtocol: QueueProtocol
+  /** How many times one query field may appear in a document: the platform's batching protection (default 2). */
+  readonly queryAliasLimit: number
   readonly exposeMetrics: boolean
+  /** The port of the health and metrics server; 0 turns the server off. */
   readonly metricsPort: number
+  /** Prefix of every metric name: namespace and subsystem joined with `_`, as pycti does. */
+  readonly metricsPrefix: string
 }
 
 export type SettingValues<S extends Record<string, Setting<unknown>>> = { readonly [K in keyof S]: S[K] extends Setting<infer A> ? A : never }
@@ -56,8 +64,10 @@ export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigS
         if (Redacted.value(values.token) === "ChangeMe") {
           return yield* new ConfigurationError({ variable: "OPENCTI_TOKEN", message: "OPENCTI_TOKEN is still the placeholder ChangeMe: set the API token of the connector's user" })
         }
+        const { metricsNamespace, metricsSubsystem, ...rest } = values
         return OpenCtiConfig.of({
-          ...values,
+          ...rest,
+          metricsPrefix: [metricsNamespace, metricsSubsystem].filter((part) => part.length > 0).join("_"),
           url: values.url.href.replace(/\/+$/, ""),
           connectorType: connector.type,
           logLevel: logLevels[values.logLevel]

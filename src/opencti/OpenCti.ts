@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Schema } from "effect"
+import { Array as Arr, Context, Effect, Layer, Schema } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as Documents from "./documents.js"
 import { makeGraphqlTransport } from "./GraphqlTransport.js"
@@ -49,6 +49,9 @@ const NotesPage = Schema.Struct({
   }))
 })
 
+/** Look-up documents in flight at once when a bundle needs more than one. */
+const lookupConcurrency = 8
+
 /** The connector's side of the OpenCTI API: registration, heartbeat, works, bundles and the look-ups the transforms need. */
 export class OpenCti extends Context.Service<OpenCti, {
   readonly register: Effect.Effect<Registration, OpenCtiError>
@@ -60,7 +63,11 @@ export class OpenCti extends Context.Service<OpenCti, {
   readonly pushBundle: (bundle: string, workId: string) => Effect.Effect<void, OpenCtiError>
   /** Creates (or finds: the platform upserts) an organization; returns its standard id. */
   readonly createOrganization: (name: string) => Effect.Effect<string, OpenCtiError>
-  /** For each standard id, the platform's `x_opencti_modified_at` (null when unknown), in one round trip. */
+  /**
+   * For each standard id, the platform's `x_opencti_modified_at` (null when unknown). The ids go out as
+   * aliases of `vulnerability(id:)`, as many per document as OPENCTI_QUERY_ALIAS_LIMIT allows, the
+   * documents in parallel: one round trip when the platform's batching protection allows the whole bundle.
+   */
   readonly vulnerabilitiesModifiedAt: (standardIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string | null>, OpenCtiError>
   /** The abstracts among these that some note on the platform already has. */
   readonly existingNoteAbstracts: (abstracts: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, OpenCtiError>
@@ -141,13 +148,13 @@ export class OpenCti extends Context.Service<OpenCti, {
           execute("organizationAdd", Documents.organizationAdd, { input: { name, update: false } }, OrganizationAdded).pipe(
             Effect.map((answer) => answer.organizationAdd.standard_id)
           ),
-        vulnerabilitiesModifiedAt: (standardIds) => {
-          if (standardIds.length === 0) return Effect.succeed(new Map())
-          const variables = Object.fromEntries(standardIds.map((id, index) => [`id${index}`, id]))
-          return execute("vulnerabilities", Documents.vulnerabilitiesModifiedAt(standardIds.length), variables, VulnerabilitiesModified).pipe(
-            Effect.map((answer) => new Map(standardIds.map((id, index) => [id, answer[`v${index}`]?.x_opencti_modified_at ?? null])))
-          )
-        },
+        vulnerabilitiesModifiedAt: (standardIds) =>
+          Effect.forEach(Arr.chunksOf(standardIds, config.queryAliasLimit), (ids) => {
+            const variables = Object.fromEntries(ids.map((id, index) => [`id${index}`, id]))
+            return execute("vulnerabilities", Documents.vulnerabilitiesModifiedAt(ids.length), variables, VulnerabilitiesModified).pipe(
+              Effect.map((answer) => ids.map((id, index) => [id, answer[`v${index}`]?.x_opencti_modified_at ?? null] as const))
+            )
+          }, { concurrency: lookupConcurrency }).pipe(Effect.map((chunks) => new Map(chunks.flat()))),
         existingNoteAbstracts,
         download
       })

@@ -47,7 +47,7 @@ export const organizationAdd = `mutation OrganizationAdd($input: OrganizationAdd
   organizationAdd(input: $input) { id standard_id }
 }`
 
-/** One `vulnerability(id:)` field per id, aliased `v0`, `v1`, ...: one round trip for a whole bundle. */
+/** One `vulnerability(id:)` field per id, aliased `v0`, `v1`, ...; the platform caps how many per document. */
 export const vulnerabilitiesModifiedAt = (count: number): string => {
   const variables = Array.from({ length: count }, (_, index) => `$id${index}: String`).join(", ")
   const fields = Array.from({ length: count }, (_, index) => `  v${index}: vulnerability(id: $id${index}) { standard_id x_opencti_modified_at }`)

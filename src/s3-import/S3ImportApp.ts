@@ -3,6 +3,7 @@ import { FetchHttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
 import { BundleSender } from "./BundleSender.js"
@@ -27,5 +28,7 @@ export const ImporterLayer = S3Importer.layer.pipe(
   Layer.provide(PlatformLayer)
 )
 
-/** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE). */
-export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(Effect.provide(ImporterLayer))
+/** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
+export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(
+  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer.pipe(Layer.provide(PlatformLayer))))
+)

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Ref, Schedule, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
@@ -8,6 +8,7 @@ import type { ObjectInfo } from "../storage/ObjectStorage.js"
 import { BundleSender } from "./BundleSender.js"
 import { BundleTransform } from "./BundleTransform.js"
 import * as HighWaterMark from "./HighWaterMark.js"
+import * as ImportMetrics from "./ImportMetrics.js"
 import { importError, inPhase } from "./ImportError.js"
 import type { ImportError } from "./ImportError.js"
 import { makePrefixWork } from "./PrefixWork.js"
@@ -47,15 +48,18 @@ export class S3Importer extends Context.Service<S3Importer, {
           if (Option.isSome(toSend)) {
             const workId = yield* work.id
             yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
+            yield* Metric.update(ImportMetrics.bundlesSent, 1)
           }
           if (config.deleteAfterImport) {
             yield* storage.delete(bucket, object.key).pipe(inPhase("delete", location))
+            yield* Metric.update(ImportMetrics.filesDeleted, 1)
           } else {
             const current = yield* state.get
             const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
             yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
           }
         }))
+        yield* Metric.update(ImportMetrics.filesImported, 1)
         yield* Effect.logDebug(Option.isSome(toSend) ? "File imported" : "File had nothing to send")
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
@@ -63,6 +67,7 @@ export class S3Importer extends Context.Service<S3Importer, {
       const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
         const listed = storage.list(bucket, prefix).pipe(
           Stream.filter((object) => !isFolderMarker(object)),
+          Stream.tap(() => Metric.update(ImportMetrics.filesListed, 1)),
           Stream.mapError((error) => importError("list", { bucket, prefix }, error))
         )
         if (config.deleteAfterImport) return listed
@@ -80,6 +85,7 @@ export class S3Importer extends Context.Service<S3Importer, {
           Stream.mapEffect((object) =>
             storage.get(bucket, object.key).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
+              Effect.tap((bytes) => Metric.update(ImportMetrics.bytesRead, bytes.byteLength)),
               Effect.map((bytes) => [object, bytes] as const)
             ), { concurrency: prefetch }),
           Stream.runForEach(([object, bytes]) => Effect.andThen(importObject(prefix, object, bytes, work), Ref.update(files, (count) => count + 1)))
@@ -89,7 +95,10 @@ export class S3Importer extends Context.Service<S3Importer, {
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
       }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))
 
-      const cycle = Effect.forEach(config.prefixes, importPrefix, { discard: true })
+      const cycle = Metric.update(ImportMetrics.cycles, 1).pipe(
+        Effect.andThen(Effect.forEach(config.prefixes, importPrefix, { discard: true })),
+        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1))
+      )
 
       return S3Importer.of({
         cycle,
