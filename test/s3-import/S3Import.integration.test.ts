@@ -1,0 +1,214 @@
+import type { S3Client } from "@aws-sdk/client-s3"
+import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
+import { readFileSync } from "node:fs"
+import { runConnector } from "../support/ConnectorProcess.js"
+import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
+import { makeS3Client, startS3Server } from "../support/S3Server.js"
+import type { S3ServerHandle } from "../support/S3Server.js"
+
+const token = "integration-token"
+const connectorId = "2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"
+
+const bundle = (name: string) =>
+  JSON.stringify({
+    type: "bundle",
+    id: `bundle--${crypto.randomUUID()}`,
+    objects: [{
+      type: "malware",
+      spec_version: "2.1",
+      id: `malware--${crypto.randomUUID()}`,
+      name,
+      is_family: true,
+      created: "2024-01-01T00:00:00.000Z",
+      modified: "2024-01-02T00:00:00.000Z"
+    }]
+  })
+
+let s3: S3ServerHandle
+let client: S3Client
+let openCti: OpenCtiStandIn
+let bucket: string
+let bucketCount = 0
+
+beforeAll(async () => {
+  s3 = await startS3Server()
+  client = makeS3Client(s3)
+})
+
+afterAll(async () => {
+  client.destroy()
+  await s3.close()
+})
+
+beforeEach(async () => {
+  openCti = await startOpenCtiStandIn({ token })
+  bucket = `feed-${++bucketCount}`
+  await createBucket(client, bucket)
+})
+
+afterEach(async () => {
+  openCti.assertNoInvalidDocuments()
+  assert.deepStrictEqual(openCti.internalErrors, [])
+  await openCti.close()
+})
+
+const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  OPENCTI_URL: openCti.url,
+  OPENCTI_TOKEN: token,
+  CONNECTOR_ID: connectorId,
+  CONNECTOR_NAME: "S3 integration",
+  CONNECTOR_LOG_LEVEL: "info",
+  CONNECTOR_RUN_AND_TERMINATE: "true",
+  CONNECTOR_QUEUE_PROTOCOL: "api",
+  S3_ENDPOINT_URL: s3.endpoint,
+  S3_ACCESS_KEY_ID: s3.accessKeyId,
+  S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  S3_REGION: s3.region,
+  S3_BUCKET_NAME: bucket,
+  S3_BUCKET_PREFIXES: "ACI_TI,ACI_Vuln",
+  S3_TRANSFORM: "none",
+  ...overrides
+})
+
+const keys = (prefix: string) => listAllKeys(client, bucket, { prefix })
+
+const pushedNames = () =>
+  openCti.bundlePushes.bundles.map((pushed) => (JSON.parse(pushed.raw) as { objects: Array<{ name: string }> }).objects[0]?.name)
+
+const padded = (index: number) => String(index).padStart(5, "0")
+
+describe("node dist/main.js s3-import", () => {
+  it("imports 1,200 + 30 files across two prefixes, deletes them, keeps folder markers, one work per prefix", async () => {
+    await putObjects(client, bucket, [
+      { key: "ACI_TI/", body: "" },
+      { key: "ACI_Vuln/archive/", body: "" },
+      ...Array.from({ length: 1200 }, (_, index) => ({ key: `ACI_TI/${padded(index)}.json`, body: bundle(`ti-${padded(index)}`) })),
+      ...Array.from({ length: 30 }, (_, index) => ({ key: `ACI_Vuln/${padded(index)}.json`, body: bundle(`vuln-${padded(index)}`) }))
+    ])
+
+    const run = await runConnector("s3-import", env())
+
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.deepStrictEqual([...await keys("ACI_TI"), ...await keys("ACI_Vuln")], ["ACI_TI/", "ACI_Vuln/archive/"])
+    assert.deepStrictEqual(pushedNames(), [
+      ...Array.from({ length: 1200 }, (_, index) => `ti-${padded(index)}`),
+      ...Array.from({ length: 30 }, (_, index) => `vuln-${padded(index)}`)
+    ])
+    const works = openCti.works.ofConnector(connectorId)
+    assert.deepStrictEqual(works.map((work) => [work.name?.split(" run @ ")[0], work.bundles.length, work.toProcessed]), [
+      ["S3/ACI_TI", 1200, { message: "Connector successfully processed S3 prefix 'ACI_TI': 1200 file(s) ingested", inError: false }],
+      ["S3/ACI_Vuln", 30, { message: "Connector successfully processed S3 prefix 'ACI_Vuln': 30 file(s) ingested", inError: false }]
+    ])
+    assert.strictEqual(openCti.callsTo("registerConnector").length, 1)
+  })
+
+  it("stops at an invalid file: earlier files deleted, it and the later ones kept, the work closed in error", async () => {
+    await putObjects(client, bucket, [
+      { key: "ACI_TI/1.json", body: bundle("one") },
+      { key: "ACI_TI/2.json", body: "{\"type\": \"bundle\", \"objects\": [" },
+      { key: "ACI_TI/3.json", body: bundle("three") },
+      { key: "ACI_Vuln/1.json", body: bundle("vuln") }
+    ])
+
+    const run = await runConnector("s3-import", env())
+
+    assert.notStrictEqual(run.code, 0)
+    assert.deepStrictEqual(await keys("ACI_"), ["ACI_TI/2.json", "ACI_TI/3.json", "ACI_Vuln/1.json"])
+    assert.deepStrictEqual(pushedNames(), ["one"])
+    const [work] = openCti.works.ofConnector(connectorId)
+    assert.strictEqual(work?.toProcessed?.inError, true)
+    assert.include(work?.toProcessed?.message ?? "", "ACI_TI/2.json")
+    const failure = run.logs.find((line) => line.level === "ERROR")
+    assert.isDefined(failure, run.stderr)
+    assert.include(String(failure?.message), `s3://${bucket}/ACI_TI/2.json`)
+    assert.deepInclude(failure?.attributes ?? {}, { phase: "parse", bucket, key: "ACI_TI/2.json" })
+    assert.isString(failure?.exc_info)
+  })
+
+  it("keeps the file when the platform refuses the push", async () => {
+    await putObjects(client, bucket, [
+      { key: "ACI_TI/1.json", body: bundle("one") },
+      { key: "ACI_TI/2.json", body: bundle("two") }
+    ])
+    openCti.bundlePushes.failOnCall(2, { kind: "graphql", code: "UNSUPPORTED_ERROR", message: "Invalid bundle" })
+
+    const run = await runConnector("s3-import", env())
+
+    assert.notStrictEqual(run.code, 0)
+    assert.deepStrictEqual(await keys("ACI_"), ["ACI_TI/2.json"])
+    assert.deepInclude(run.logs.find((line) => line.level === "ERROR")?.attributes ?? {}, { phase: "send", key: "ACI_TI/2.json" })
+    assert.strictEqual(openCti.works.ofConnector(connectorId)[0]?.toProcessed?.inError, true)
+  })
+
+  it("retries a push that fails with HTTP 5xx and then succeeds", async () => {
+    await putObjects(client, bucket, [{ key: "ACI_TI/1.json", body: bundle("one") }])
+    openCti.bundlePushes.failNext(2, { kind: "http", status: 502 })
+
+    const run = await runConnector("s3-import", env())
+
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.deepStrictEqual(pushedNames(), ["one"])
+    assert.deepStrictEqual(await keys("ACI_"), [])
+  })
+
+  it("with delete off, keeps the files and does not send them again", async () => {
+    await putObjects(client, bucket, [
+      { key: "ACI_TI/1.json", body: bundle("one") },
+      { key: "ACI_TI/2.json", body: bundle("two") }
+    ])
+    const keep = env({ S3_DELETE_AFTER_IMPORT: "false" })
+
+    assert.strictEqual((await runConnector("s3-import", keep)).code, 0)
+    assert.strictEqual((await runConnector("s3-import", keep)).code, 0)
+    await putObjects(client, bucket, [{ key: "ACI_TI/3.json", body: bundle("three") }])
+    assert.strictEqual((await runConnector("s3-import", keep)).code, 0)
+
+    assert.deepStrictEqual(pushedNames(), ["one", "two", "three"])
+    assert.deepStrictEqual(await keys("ACI_"), ["ACI_TI/1.json", "ACI_TI/2.json", "ACI_TI/3.json"])
+  })
+
+  it("runs a realistic ACI bundle through the ACI profile with platform look-ups", async () => {
+    const fixture = new URL("../fixtures/golden/outdated-vulns-partial-filter/", import.meta.url)
+    const input = readFileSync(new URL("input.json", fixture))
+    const expected = JSON.parse(readFileSync(new URL("expected.json", fixture), "utf8")) as { objects: Array<{ id: string }> }
+    const platform = (JSON.parse(readFileSync(new URL("case.json", fixture), "utf8")) as {
+      platform: { vulnerability_read: Record<string, { standard_id: string; returns: { x_opencti_modified_at: string | null } | null }> }
+    }).platform.vulnerability_read
+    for (const entry of Object.values(platform)) {
+      if (entry.returns?.x_opencti_modified_at) {
+        openCti.knowledge.putVulnerability({ standard_id: entry.standard_id, x_opencti_modified_at: entry.returns.x_opencti_modified_at })
+      }
+    }
+    await putObjects(client, bucket, [{ key: "ACI_Vuln/2026/08/21/outdated-vulns-partial-filter.json", body: input }])
+
+    const run = await runConnector("s3-import", env({ S3_TRANSFORM: "aci", S3_AUTHOR: "Accenture Cyber Threat Intelligence" }))
+
+    assert.strictEqual(run.code, 0, run.stderr)
+    const [pushed] = openCti.bundlePushes.bundles
+    const sent = JSON.parse(pushed?.raw ?? "{}") as { objects: Array<{ id: string; created_by_ref?: string }> }
+    assert.deepStrictEqual(sent.objects.map((object) => object.id), expected.objects.map((object) => object.id))
+    assert.strictEqual(sent.objects[0]?.created_by_ref, "identity--33eef3ca-a029-5d36-872d-33289a28c22e")
+    assert.isAtLeast(openCti.callsTo("vulnerability").length, 1)
+    assert.deepStrictEqual(await keys("ACI_Vuln"), [])
+  })
+
+  it("refuses to start on a bad configuration, naming the variable and the accepted values", async () => {
+    const run = await runConnector("s3-import", env({ S3_MARKING: "TLP:PURPLE" }))
+
+    assert.notStrictEqual(run.code, 0)
+    const failure = run.logs.find((line) => line.level === "ERROR")
+    assert.include(String(failure?.message), "S3_MARKING=\"TLP:PURPLE\" is invalid: expected one of TLP:CLEAR, TLP:WHITE, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED")
+    assert.strictEqual(openCti.calls.length, 0)
+  })
+
+  it("names a missing required variable", async () => {
+    const { S3_BUCKET_NAME: _bucket, ...withoutBucket } = env()
+    const run = await runConnector("s3-import", withoutBucket)
+
+    assert.notStrictEqual(run.code, 0)
+    assert.include(run.stderr, "S3_BUCKET_NAME is required")
+    assert.notInclude(run.stderr, token)
+  })
+})

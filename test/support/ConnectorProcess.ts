@@ -1,0 +1,65 @@
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
+
+/** One JSON log line of a connector. */
+export interface LogLine {
+  readonly timestamp: string
+  readonly level: string
+  readonly name: string
+  readonly message: unknown
+  readonly exc_info?: string
+  readonly attributes?: Record<string, unknown>
+}
+
+export interface ConnectorRun {
+  readonly child: ChildProcess
+  /** Resolves when the process exits, with its exit code (or the signal that ended it). */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** The stderr lines that are JSON log lines. */
+  readonly logs: () => ReadonlyArray<LogLine>
+}
+
+/**
+ * Starts the built CLI (`node dist/main.js <command>`) with exactly `env` (plus PATH), as a container
+ * would run it. Build first (`npm run build`).
+ */
+export const startConnector = (command: string, env: Record<string, string>): ConnectorRun => {
+  const child = spawn(process.execPath, [mainScript, command], {
+    env: { PATH: process.env["PATH"] ?? "", CONNECTOR_METRICS_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal }))
+  )
+  const logs = () =>
+    stderr.split("\n").flatMap((line) => {
+      if (!line.startsWith("{")) return []
+      try {
+        return [JSON.parse(line) as LogLine]
+      } catch {
+        return []
+      }
+    })
+  return { child, exited, stdout: () => stdout, stderr: () => stderr, logs }
+}
+
+/** Runs the CLI to its end (killing it after `timeoutMs`). */
+export const runConnector = async (command: string, env: Record<string, string>, timeoutMs = 120_000) => {
+  const run = startConnector(command, env)
+  const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs)
+  try {
+    const exit = await run.exited
+    return { ...exit, stdout: run.stdout(), stderr: run.stderr(), logs: run.logs() }
+  } finally {
+    clearTimeout(timer)
+  }
+}
