@@ -31,7 +31,8 @@ export const putObjects = async (
     while (next < objects.length) {
       const object = objects[next++]
       if (object === undefined) return
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body }))
+      const body = typeof object.body === "string" ? new TextEncoder().encode(object.body) : object.body
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: body, ContentLength: body.byteLength }))
     }
   }
   const workers = Math.max(1, Math.min(options.concurrency ?? 16, objects.length))
