@@ -6,6 +6,7 @@ import { OpenCti } from "../opencti/OpenCti.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import * as AmqpBundleSender from "./AmqpBundleSender.js"
 import { BundleSender } from "./BundleSender.js"
 import * as Transforms from "./Transforms.js"
 import { S3ImportConfig } from "./S3ImportConfig.js"
@@ -18,7 +19,7 @@ export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaul
 
 const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))
 
-const SenderLayer = BundleSender.layerApi
+const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : BundleSender.layerApi)))
 
 const PlatformLayer = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
 

@@ -24,6 +24,7 @@ export const s3ImportSettings = {
   attachOriginalFile: Setting.boolean("S3_ATTACH_ORIGINAL_FILE", false),
   deleteAfterImport: Setting.boolean("S3_DELETE_AFTER_IMPORT", true),
   noSplitBundles: Setting.boolean("S3_NO_SPLIT_BUNDLES", true),
+  maxMessageBytes: Setting.integer("S3_MAX_MESSAGE_BYTES", { default: 16_000_000, min: 1 }),
   transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci")
 }
 
@@ -38,6 +39,8 @@ export interface S3ImportConfigShape {
   readonly attachOriginalFile: boolean
   readonly deleteAfterImport: boolean
   readonly noSplitBundles: boolean
+  /** The largest AMQP message body to publish; RabbitMQ closes the channel on one over its `max_message_size`. */
+  readonly maxMessageBytes: number
   readonly transform: TransformProfile
 }
 
@@ -63,6 +66,7 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
         attachOriginalFile: values.attachOriginalFile,
         deleteAfterImport: values.deleteAfterImport,
         noSplitBundles: values.noSplitBundles,
+        maxMessageBytes: values.maxMessageBytes,
         transform: values.transform
       }))
   )

@@ -1,0 +1,145 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Option, Redacted, Result } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { AmqpPublisher } from "../../src/amqp/AmqpPublisher.js"
+import type { AmqpEndpoint } from "../../src/amqp/AmqpPublisher.js"
+import { startRabbitMq } from "../support/RabbitMq.js"
+import { declarePushQueue, fillQueue, takeMessages } from "../support/RabbitMqQueues.js"
+import type { RabbitMqHandle } from "../support/RabbitMq.js"
+
+const maxMessageBytes = 64 * 1024
+const quickRetry = { retries: 3, backoff: Duration.millis(100) }
+
+let broker: RabbitMqHandle
+
+beforeAll(async () => {
+  broker = await startRabbitMq({ maxMessageBytes })
+})
+
+afterAll(async () => {
+  await broker?.close()
+})
+
+const endpoint = (overrides: Partial<AmqpEndpoint> = {}): AmqpEndpoint => ({
+  host: broker.host,
+  port: broker.port,
+  vhost: broker.vhost,
+  user: broker.user,
+  pass: Redacted.make(broker.pass),
+  tls: Option.none(),
+  ...overrides
+})
+
+const publisherLayer = (overrides: Partial<AmqpEndpoint> = {}) => AmqpPublisher.layerFrom(endpoint(overrides), quickRetry)
+
+const publish = (exchange: string, routingKey: string, text: string) =>
+  Effect.flatMap(AmqpPublisher, (publisher) => publisher.publish(exchange, routingKey, new TextEncoder().encode(text)))
+
+describe("AmqpPublisher", () => {
+  it.live("publishes persistent utf-8 messages and returns once the broker confirmed them", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "confirmed"))
+      yield* publish(target.exchange, target.routingKey, "first")
+      yield* publish(target.exchange, target.routingKey, "second")
+      const messages = yield* Effect.promise(() => takeMessages(broker, target.queue))
+      assert.deepStrictEqual(messages.map((message) => message.content.toString("utf8")), ["first", "second"])
+      for (const message of messages) {
+        assert.strictEqual(message.properties.deliveryMode, 2)
+        assert.strictEqual(message.properties.contentEncoding, "utf-8")
+        assert.strictEqual(message.fields.exchange, target.exchange)
+        assert.strictEqual(message.fields.routingKey, target.routingKey)
+      }
+    }).pipe(Effect.provide(publisherLayer())))
+
+  it.live("publishes again a message the broker refused, until it is accepted", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "full-for-a-while", { maxLength: 1, overflow: "reject-publish" }))
+      yield* Effect.promise(() => fillQueue(broker, target.queue, 1))
+      // The queue is full: the first attempts are NACKed until the filler is consumed.
+      const drained = Effect.sleep(Duration.millis(150)).pipe(Effect.andThen(Effect.promise(() => takeMessages(broker, target.queue, 1))))
+      const [, filler] = yield* Effect.all([publish(target.exchange, target.routingKey, "patient"), drained], { concurrency: 2 })
+      assert.deepStrictEqual(filler.map((message) => message.content.toString("utf8")), ["filler 0"])
+      const published = yield* Effect.promise(() => takeMessages(broker, target.queue))
+      assert.deepStrictEqual(published.map((message) => message.content.toString("utf8")), ["patient"])
+    }).pipe(Effect.provide(publisherLayer())))
+
+  it.live("publishes a batch in order before waiting, and publishes again only the messages refused", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "room-for-three", { maxLength: 3, overflow: "reject-publish" }))
+      const bodies = ["m0", "m1", "m2", "m3", "m4"].map((text) => new TextEncoder().encode(text))
+      const drained = Effect.sleep(Duration.millis(150)).pipe(Effect.andThen(Effect.promise(() => takeMessages(broker, target.queue, 3))))
+      const publishAll = Effect.flatMap(AmqpPublisher, (publisher) => publisher.publishAll(target.exchange, target.routingKey, bodies))
+      const [, first] = yield* Effect.all([publishAll, drained], { concurrency: 2 })
+      assert.deepStrictEqual(first.map((message) => message.content.toString("utf8")), ["m0", "m1", "m2"])
+      const retried = yield* Effect.promise(() => takeMessages(broker, target.queue))
+      assert.deepStrictEqual(retried.map((message) => message.content.toString("utf8")), ["m3", "m4"])
+    }).pipe(Effect.provide(publisherLayer())))
+
+  it.live("gives up after a bounded number of NACKs, and keeps publishing afterwards", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "always-full", { maxLength: 1, overflow: "reject-publish" }))
+      yield* Effect.promise(() => fillQueue(broker, target.queue, 1))
+      const error = yield* Effect.flip(publish(target.exchange, target.routingKey, "refused"))
+      assert.strictEqual(error._tag, "AmqpError")
+      assert.strictEqual(error.operation, "publish")
+      assert.include(error.message, "RabbitMQ still refused 1 message(s) to amqp.worker.exchange after 4 attempts (NACK)")
+      const other = yield* Effect.promise(() => declarePushQueue(broker, "after-nacks"))
+      yield* publish(other.exchange, other.routingKey, "still fine")
+      assert.lengthOf(yield* Effect.promise(() => takeMessages(broker, other.queue)), 1)
+    }).pipe(Effect.provide(publisherLayer())))
+
+  it.live("fails with an AmqpError when the broker refuses the connection or the credentials", () =>
+    Effect.gen(function*() {
+      const refused = yield* Effect.flip(Layer.build(publisherLayer({ port: 1 })))
+      assert.strictEqual(refused.operation, "connect")
+      assert.match(refused.message, /^cannot connect to amqp:\/\/opencti@127\.0\.0\.1:1\/%2F: .*ECONNREFUSED/)
+
+      const denied = yield* Effect.flip(Layer.build(publisherLayer({ pass: Redacted.make("wrong") })))
+      assert.strictEqual(denied.operation, "connect")
+      assert.include(denied.message, "ACCESS_REFUSED")
+      assert.notInclude(denied.message, "wrong")
+    }))
+
+  it.live("an oversized message costs the channel: that publish and every later one fail, none hangs", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "oversized"))
+      const error = yield* Effect.flip(publish(target.exchange, target.routingKey, "x".repeat(maxMessageBytes + 1)))
+      assert.strictEqual(error.operation, "channel")
+      assert.include(error.message, "PRECONDITION_FAILED")
+      const next = yield* Effect.flip(publish(target.exchange, target.routingKey, "small"))
+      assert.deepStrictEqual(next, error)
+      assert.lengthOf(yield* Effect.promise(() => takeMessages(broker, target.queue)), 0)
+    }).pipe(Effect.provide(publisherLayer()), Effect.timeout(Duration.seconds(30))))
+
+  it.live("a broker restart fails the next publish with the reason, without waiting", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "restarted"))
+      yield* publish(target.exchange, target.routingKey, "before")
+      yield* Effect.promise(() => broker.restart())
+      const started = Date.now()
+      const result = yield* Effect.result(publish(target.exchange, target.routingKey, "after"))
+      assert.isTrue(Result.isFailure(result))
+      const error = Result.isFailure(result) ? result.failure : undefined
+      assert.strictEqual(error?._tag, "AmqpError")
+      assert.include(error?.message, "CONNECTION_FORCED")
+      assert.isBelow(Date.now() - started, 1_000)
+      assert.deepStrictEqual((yield* Effect.promise(() => takeMessages(broker, target.queue))).map((message) => message.content.toString("utf8")), ["before"])
+    }).pipe(Effect.provide(publisherLayer()), Effect.timeout(Duration.seconds(60))))
+
+  it.live("a publish waiting for its confirm fails when the broker goes away", () =>
+    Effect.gen(function*() {
+      const blocking = yield* Effect.acquireRelease(
+        Effect.promise(() => startRabbitMq({ blockPublishers: true })),
+        (started) => Effect.promise(() => started.close())
+      )
+      const target = yield* Effect.promise(() => declarePushQueue(blocking, "blocked"))
+      const layer = AmqpPublisher.layerFrom(endpoint({ port: blocking.port }), quickRetry)
+      const waiting = yield* Effect.forkChild(publish(target.exchange, target.routingKey, "held").pipe(Effect.provide(layer)))
+      yield* Effect.sleep(Duration.seconds(1))
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* Effect.promise(() => blocking.close())
+      const error = yield* Effect.flip(Fiber.join(waiting))
+      assert.strictEqual(error._tag, "AmqpError")
+      assert.include(error.message, "CONNECTION_FORCED")
+    }).pipe(Effect.timeout(Duration.seconds(120))))
+})

@@ -1,0 +1,137 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { afterAll, beforeAll, beforeEach } from "vitest"
+import { layerRecord } from "../../src/config/ConfigSource.js"
+import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
+import { Connector } from "../../src/connector/Connector.js"
+import { OpenCti } from "../../src/opencti/OpenCti.js"
+import * as AmqpBundleSender from "../../src/s3-import/AmqpBundleSender.js"
+import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
+import { S3Importer } from "../../src/s3-import/S3Importer.js"
+import * as Transforms from "../../src/s3-import/Transforms.js"
+import { StateStore } from "../../src/state/StateStore.js"
+import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
+import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
+import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { startRabbitMq } from "../support/RabbitMq.js"
+import { declarePushQueue, takeMessages } from "../support/RabbitMqQueues.js"
+import type { RabbitMqHandle } from "../support/RabbitMq.js"
+import type { PushQueue } from "../support/RabbitMqQueues.js"
+import { decodeMessage } from "./queueMessages.js"
+
+const connectorId = "0d2f4b7e-5f3c-4b8a-9d61-2a7c3e9b1f40"
+const token = "s3-import-token"
+const userId = "3e6d0a52-8d1b-4c7e-a0f4-6b2c9d8e1a37"
+
+let broker: RabbitMqHandle
+let platform: OpenCtiStandIn
+let push: PushQueue
+
+beforeAll(async () => {
+  broker = await startRabbitMq()
+  platform = await startOpenCtiStandIn({ token, userId, rabbitmq: { host: broker.host, port: broker.port, user: broker.user, pass: broker.pass } })
+  push = await declarePushQueue(broker, connectorId)
+})
+
+afterAll(async () => {
+  await platform?.close()
+  await broker?.close()
+})
+
+beforeEach(async () => {
+  await takeMessages(broker, push.queue)
+})
+
+const malwareId = (name: string, index: number): string => `malware--0000000${index}-0000-4000-8000-${name.padStart(12, "0")}`
+
+const malwareBundle = (name: string, count: number): string =>
+  JSON.stringify({
+    type: "bundle",
+    id: `bundle--00000000-0000-4000-8000-${name.padStart(12, "0")}`,
+    objects: Array.from({ length: count }, (_, index) => ({
+      type: "malware",
+      spec_version: "2.1",
+      id: malwareId(name, index),
+      name: `Malware ${name} ${index}`,
+      is_family: true,
+      created: "2024-01-01T00:00:00.000Z",
+      modified: "2024-01-02T00:00:00.000Z"
+    }))
+  })
+
+/**
+ * The S3 import with its real platform, queue and sender adapters against the stand-in and RabbitMQ,
+ * over an in-memory bucket; `afterDelete` runs after each object is deleted.
+ */
+const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => Effect.Effect<void> = () => Effect.void) => {
+  const objects = new Map(Object.entries(files).map(([key, body]) => [key, { body: new TextEncoder().encode(body), lastModified: 1_700_000_000_000, contentType: "application/json" }]))
+  const storage = Layer.effect(
+    ObjectStorage,
+    Effect.map(ObjectStorage, (inner) => ObjectStorage.of({ ...inner, delete: (bucket, key) => inner.delete(bucket, key).pipe(Effect.andThen(afterDelete(key))) }))
+  ).pipe(Layer.provide(MemoryObjectStorage.layer(new Map([["feed", objects]]))))
+  const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
+    Layer.provide(layerRecord({
+      OPENCTI_URL: platform.url,
+      OPENCTI_TOKEN: token,
+      CONNECTOR_ID: connectorId,
+      S3_BUCKET_NAME: "feed",
+      S3_BUCKET_PREFIXES: "ACI_TI",
+      S3_TRANSFORM: "none"
+    }))
+  )
+  const layer = S3Importer.layer.pipe(
+    Layer.provide([storage, Transforms.layer, AmqpBundleSender.layer, StateStore.layerMemory()]),
+    Layer.provide(Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))),
+    Layer.provide(config)
+  )
+  return { layer, keys: () => [...objects.keys()].sort() }
+}
+
+const cycle = Effect.flatMap(S3Importer, (importer) => importer.cycle)
+
+const latestWork = () => platform.works.ofConnector(connectorId).at(-1)
+
+describe("the S3 import over AMQP", () => {
+  it.live("publishes each file as one no_split message, counts its objects on the work, then deletes it", () => {
+    const world = makeWorld({ "ACI_TI/a.json": malwareBundle("a", 2), "ACI_TI/b.json": malwareBundle("b", 3) })
+    return Effect.gen(function*() {
+      yield* cycle
+      const messages = (yield* Effect.promise(() => takeMessages(broker, push.queue))).map(decodeMessage)
+      const work = latestWork()
+      assert.deepStrictEqual(world.keys(), [])
+      assert.deepStrictEqual(messages.map((message) => [message.body.applicant_id, message.body.work_id, message.body.action_sequence, message.body.no_split]), [
+        [userId, work?.id, 1, true],
+        [userId, work?.id, 1, true]
+      ])
+      assert.deepStrictEqual(
+        messages.map((message) => (message.bundle as { readonly objects: ReadonlyArray<{ readonly id: string }> }).objects.map((object) => object.id)),
+        [[malwareId("a", 0), malwareId("a", 1)], [malwareId("b", 0), malwareId("b", 1), malwareId("b", 2)]]
+      )
+      assert.strictEqual(work?.expectations, 5)
+      assert.deepStrictEqual(work?.toProcessed, { message: "Connector successfully processed S3 prefix 'ACI_TI': 2 file(s) ingested", inError: false })
+      platform.assertNoInvalidDocuments()
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.live("a broker restart mid-cycle fails the cycle cleanly: the file is kept and the work closed in error", () => {
+    const world = makeWorld(
+      { "ACI_TI/1.json": malwareBundle("1", 1), "ACI_TI/2.json": malwareBundle("2", 1), "ACI_TI/3.json": malwareBundle("3", 1) },
+      (key) => (key === "ACI_TI/1.json" ? Effect.promise(() => broker.restart()) : Effect.void)
+    )
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(cycle)
+      assert.strictEqual(error._tag, "ImportError")
+      assert.strictEqual(error.phase, "send")
+      assert.strictEqual(error.key, "ACI_TI/2.json")
+      assert.include(error.message, "CONNECTION_FORCED")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json", "ACI_TI/3.json"])
+      const messages = (yield* Effect.promise(() => takeMessages(broker, push.queue))).map(decodeMessage)
+      assert.lengthOf(messages, 1)
+      const work = latestWork()
+      assert.strictEqual(work?.toProcessed?.inError, true)
+      assert.include(work?.toProcessed?.message, "ACI_TI/2.json")
+    }).pipe(Effect.provide(world.layer), Effect.timeout(Duration.seconds(90)))
+  })
+})
