@@ -1,4 +1,4 @@
-import { Effect, Redacted, Schedule, Schema } from "effect"
+import { Duration, Effect, Redacted, Schedule, Schema } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
 import { OpenCtiError } from "./OpenCtiError.js"
@@ -13,6 +13,8 @@ const Envelope = Schema.Struct({
   errors: Schema.optional(GraphqlErrors)
 })
 const decodeEnvelope = Schema.decodeUnknownEffect(Envelope)
+
+const requestTimeout = Duration.seconds(300)
 
 /** Platform codes that a later attempt can clear (locks and transient storage trouble). */
 const retryableCodes = new Set(["LOCK_ERROR", "DATABASE_ERROR", "INTERNAL_SERVER_ERROR"])
@@ -44,6 +46,11 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape, retries = 4) =>
     const send = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
       client.execute(request).pipe(
         Effect.mapError((error) => new OpenCtiError({ operation, retryable: true, message: error.message })),
+        // The platform can take long on large bundles; pycti waits 300 s before giving up too.
+        Effect.timeoutOrElse({
+          duration: requestTimeout,
+          orElse: () => Effect.fail(new OpenCtiError({ operation, retryable: true, message: `no answer within ${Duration.format(requestTimeout)}` }))
+        }),
         Effect.flatMap((response) =>
           response.status === 200
             ? Effect.succeed(response)

@@ -5,33 +5,41 @@ import { ImportError, inPhase } from "./ImportError.js"
 /** The platform work of one prefix in one cycle, created at the first file that has something to send. */
 export interface PrefixWork {
   readonly id: Effect.Effect<string, ImportError>
-  /** Closes the work as processed (when one was created); the number of files goes into its message. */
-  readonly complete: (files: number) => Effect.Effect<void, ImportError>
+  /** Counts one file of the prefix as imported. */
+  readonly fileImported: Effect.Effect<void>
+  /** Closes the work as processed (when one was created), with the number of files in its message. */
+  readonly complete: Effect.Effect<number, ImportError>
 }
 
 const describeFailure = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.findErrorOption(cause), {
-    onNone: () => (Cause.hasInterruptsOnly(cause) ? "interrupted" : Cause.pretty(cause)),
+    onNone: () => Cause.pretty(cause),
     onSome: (error) => (error instanceof ImportError ? error.message : String(error))
   })
 
 /**
- * A scoped resource: when the scope closes on failure or interruption before `complete`, the work is
- * closed in error with the reason, so the platform never keeps a work open forever.
+ * A scoped resource: when the scope closes before `complete`, the work is closed anyway, so the
+ * platform never keeps it open forever: in error with the reason after a failure, as processed (with
+ * the files done so far) after a shutdown.
  */
 export const makePrefixWork = (openCti: OpenCti["Service"], bucket: string, prefix: string): Effect.Effect<PrefixWork, never, Scope.Scope> =>
   Effect.gen(function*() {
     const created = yield* Ref.make(Option.none<string>())
     const closed = yield* Ref.make(false)
+    const files = yield* Ref.make(0)
     const location = { bucket, prefix }
+    const processedMessage = (count: number) => `Connector successfully processed S3 prefix '${prefix}': ${count} file(s) ingested`
 
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function*() {
         const workId = yield* Ref.get(created)
         if (Exit.isSuccess(exit) || Option.isNone(workId) || (yield* Ref.get(closed))) return
-        const reason = `S3 prefix '${prefix}' failed: ${describeFailure(exit.cause)}`
-        yield* openCti.workToProcessed(workId.value, reason, true).pipe(
-          Effect.catch((error) => Effect.logError("Cannot close the work in error").pipe(Effect.annotateLogs({ work_id: workId.value, reason: error.message })))
+        const count = yield* Ref.get(files)
+        const [message, inError] = Cause.hasInterruptsOnly(exit.cause)
+          ? [`S3 prefix '${prefix}' stopped by a shutdown after ${count} file(s) ingested`, false]
+          : [`S3 prefix '${prefix}' failed after ${count} file(s) ingested: ${describeFailure(exit.cause)}`, true]
+        yield* openCti.workToProcessed(workId.value, message, inError).pipe(
+          Effect.catch((error) => Effect.logError("Cannot close the work").pipe(Effect.annotateLogs({ work_id: workId.value, reason: error.message })))
         )
       }))
 
@@ -44,15 +52,15 @@ export const makePrefixWork = (openCti: OpenCti["Service"], bucket: string, pref
       return workId
     })
 
-    const complete = (files: number) =>
-      Effect.gen(function*() {
-        const workId = yield* Ref.get(created)
-        if (Option.isNone(workId)) return
-        yield* openCti.workToProcessed(workId.value, `Connector successfully processed S3 prefix '${prefix}': ${files} file(s) ingested`, false).pipe(
-          inPhase("work", location)
-        )
+    const complete = Effect.gen(function*() {
+      const count = yield* Ref.get(files)
+      const workId = yield* Ref.get(created)
+      if (Option.isSome(workId)) {
+        yield* openCti.workToProcessed(workId.value, processedMessage(count), false).pipe(inPhase("work", location))
         yield* Ref.set(closed, true)
-      })
+      }
+      return count
+    })
 
-    return { id, complete }
+    return { id, fileImported: Ref.update(files, (count) => count + 1), complete }
   })

@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Metric, Option, Ref, Schedule, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Schedule, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
@@ -58,6 +58,7 @@ export class S3Importer extends Context.Service<S3Importer, {
             const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
             yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
           }
+          yield* work.fileImported
         }))
         yield* Metric.update(ImportMetrics.filesImported, 1)
         yield* Effect.logDebug(Option.isSome(toSend) ? "File imported" : "File had nothing to send")
@@ -80,7 +81,6 @@ export class S3Importer extends Context.Service<S3Importer, {
 
       const importPrefix = Effect.fn("S3Importer.importPrefix")(function*(prefix: string) {
         const work = yield* makePrefixWork(openCti, bucket, prefix)
-        const files = yield* Ref.make(0)
         yield* pending(prefix).pipe(
           Stream.mapEffect((object) =>
             storage.get(bucket, object.key).pipe(
@@ -88,10 +88,9 @@ export class S3Importer extends Context.Service<S3Importer, {
               Effect.tap((bytes) => Metric.update(ImportMetrics.bytesRead, bytes.byteLength)),
               Effect.map((bytes) => [object, bytes] as const)
             ), { concurrency: prefetch }),
-          Stream.runForEach(([object, bytes]) => Effect.andThen(importObject(prefix, object, bytes, work), Ref.update(files, (count) => count + 1)))
+          Stream.runForEach(([object, bytes]) => importObject(prefix, object, bytes, work))
         )
-        const count = yield* Ref.get(files)
-        yield* work.complete(count)
+        const count = yield* work.complete
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
       }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))
 

@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3"
 import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
-import { runConnector } from "../support/ConnectorProcess.js"
+import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
@@ -192,6 +192,22 @@ describe("node dist/main.js s3-import", () => {
     assert.strictEqual(sent.objects[0]?.created_by_ref, "identity--33eef3ca-a029-5d36-872d-33289a28c22e")
     assert.isAtLeast(openCti.callsTo("vulnerability").length, 1)
     assert.deepStrictEqual(await keys("ACI_Vuln"), [])
+  })
+
+  it("stops cleanly with exit code 0 on SIGTERM between cycles", async () => {
+    await putObjects(client, bucket, [{ key: "ACI_TI/1.json", body: bundle("one") }])
+    const run = startConnector("s3-import", env({ CONNECTOR_RUN_AND_TERMINATE: "false", S3_INTERVAL: "3600" }))
+    try {
+      for (let attempt = 0; attempt < 200 && openCti.works.all[0]?.toProcessed === undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.deepStrictEqual(pushedNames(), ["one"])
+      run.child.kill("SIGTERM")
+      const exit = await run.exited
+      assert.strictEqual(exit.code, 0, run.stderr())
+    } finally {
+      run.child.kill("SIGKILL")
+    }
   })
 
   it("refuses to start on a bad configuration, naming the variable and the accepted values", async () => {
