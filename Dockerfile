@@ -24,5 +24,9 @@ COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 USER node
+EXPOSE 9095
+# Alive while the health server answers; with CONNECTOR_METRICS_PORT=0 (server off) there is nothing to ask.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "const port = process.env.CONNECTOR_METRICS_PORT || '9095'; if (port === '0') process.exit(0); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["s3-import"]
