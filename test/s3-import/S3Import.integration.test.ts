@@ -1,6 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3"
 import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
@@ -76,6 +78,16 @@ const keys = (prefix: string) => listAllKeys(client, bucket, { prefix })
 
 const pushedNames = () =>
   openCti.bundlePushes.bundles.map((pushed) => (JSON.parse(pushed.raw) as { objects: Array<{ name: string }> }).objects[0]?.name)
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 
 const padded = (index: number) => String(index).padStart(5, "0")
 
@@ -207,6 +219,37 @@ describe("node dist/main.js s3-import", () => {
       assert.strictEqual(exit.code, 0, run.stderr())
     } finally {
       run.child.kill("SIGKILL")
+    }
+  })
+
+  it("serves health and Prometheus metrics while it runs", async () => {
+    await putObjects(client, bucket, [
+      { key: "ACI_TI/1.json", body: bundle("one") },
+      { key: "ACI_TI/2.json", body: bundle("two") }
+    ])
+    const port = await freePort()
+    const run = startConnector("s3-import", env({
+      CONNECTOR_RUN_AND_TERMINATE: "false",
+      S3_INTERVAL: "3600",
+      CONNECTOR_EXPOSE_METRICS: "true",
+      CONNECTOR_METRICS_PORT: String(port),
+      CONNECTOR_METRICS_NAMESPACE: "opencti"
+    }))
+    try {
+      for (let attempt = 0; attempt < 200 && openCti.works.all[0]?.toProcessed === undefined; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const base = `http://127.0.0.1:${port}`
+      assert.strictEqual((await fetch(`${base}/healthz`)).status, 200)
+      assert.include(await (await fetch(`${base}/readyz`)).text(), connectorId)
+      const metrics = await (await fetch(`${base}/metrics`)).text()
+      assert.match(metrics, /^opencti_s3_files_imported_total 2$/m)
+      assert.match(metrics, /^opencti_s3_files_deleted_total 2$/m)
+      assert.match(metrics, /^opencti_bundles_sent_total 2$/m)
+      assert.match(metrics, /^opencti_runs_total 1$/m)
+    } finally {
+      run.child.kill("SIGTERM")
+      assert.strictEqual((await run.exited).code, 0, run.stderr())
     }
   })
 
