@@ -1,4 +1,4 @@
-import { Cause, Context, Effect, Layer, Option } from "effect"
+import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as JsonLogger from "../logging/JsonLogger.js"
 
@@ -7,8 +7,8 @@ const failureAttributes = (cause: Cause.Cause<unknown>): Record<string, unknown>
   Option.match(Cause.findErrorOption(cause), {
     onNone: () => ({}),
     onSome: (error) =>
-      typeof error === "object" && error !== null
-        ? Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (typeof value === "string" || typeof value === "number")))
+      Predicate.isObject(error)
+        ? Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
         : {}
   })
 
