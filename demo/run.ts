@@ -1,6 +1,7 @@
 import { startOpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
 import { startS3Server } from "../test/support/S3Server.js"
 import { demoS3Import } from "./s3Import.js"
+import { demoStreamExport } from "./streamExport.js"
 
 /**
  * The connectors on an embedded default: a local S3-compatible server and an OpenCTI stand-in, both
@@ -17,6 +18,7 @@ try {
     CONNECTOR_LOG_LEVEL: "error"
   }
   await demoS3Import(s3, openCti, connectorEnv)
+  await demoStreamExport(s3, openCti, connectorEnv)
   openCti.assertNoInvalidDocuments()
 } finally {
   await openCti.close()

@@ -1,0 +1,57 @@
+import { Duration, Schedule, Sink, Stream } from "effect"
+import type { ExportLine } from "./ExportLine.js"
+
+/** The events of one object: their ids in stream order, and the NDJSON body. */
+export interface Batch {
+  readonly ids: ReadonlyArray<string>
+  readonly body: Uint8Array
+}
+
+export interface BatchLimits {
+  /** A batch is written this long after its first event arrived (WRITE_EVERY_SEC). */
+  readonly window: Duration.Duration
+  readonly maxEvents: number
+  /** A batch is closed once it holds this many bytes (WRITE_MAX_BYTES): it can pass it by one event. */
+  readonly maxBytes: number
+}
+
+/**
+ * A batch being filled. Each line is encoded into the body as it arrives (the body grows by doubling),
+ * so the line's text dies young and the batch holds its bytes in one buffer until the write.
+ */
+interface BatchBuilder {
+  readonly ids: Array<string>
+  body: Buffer
+  bytes: number
+}
+
+const append = (batch: BatchBuilder, line: ExportLine): BatchBuilder => {
+  if (batch.bytes + line.bytes > batch.body.length) {
+    const grown = Buffer.alloc(Math.max(batch.body.length * 2, batch.bytes + line.bytes))
+    batch.body.copy(grown, 0, 0, batch.bytes)
+    batch.body = grown
+  }
+  batch.bytes += batch.body.write(line.text, batch.bytes, "utf8")
+  batch.ids.push(line.id)
+  return batch
+}
+
+const toBatch = (batch: BatchBuilder): Batch => ({ ids: batch.ids, body: batch.body.subarray(0, batch.bytes) })
+
+/**
+ * Groups lines into batches by time, count and bytes. This is `Stream.groupedWithin` (itself
+ * `aggregateWithin(Sink.take(n), Schedule.spaced(window))`) with a sink that also weighs the lines, so a
+ * batch's memory is bounded whatever the window and whatever the size of the events (inlined files).
+ * Like groupedWithin, the window starts with a batch's first event: an idle stream writes nothing.
+ */
+export const batched = (limits: BatchLimits) => <E, R>(lines: Stream.Stream<ExportLine, E, R>): Stream.Stream<Batch, E, R> =>
+  Stream.aggregateWithin(
+    lines,
+    Sink.reduceWhile(
+      // The builder belongs to this one aggregation: filling it in place keeps a batch linear to build.
+      (): BatchBuilder => ({ ids: [], body: Buffer.alloc(256 * 1024), bytes: 0 }),
+      (batch) => batch.ids.length < limits.maxEvents && batch.bytes < limits.maxBytes,
+      append
+    ).pipe(Sink.map(toBatch)),
+    Schedule.spaced(limits.window)
+  )

@@ -1,0 +1,18 @@
+import { Effect } from "effect"
+import type { StateStore } from "../state/StateStore.js"
+import { toState } from "./ExportCursor.js"
+import type { ExportCursor } from "./ExportCursor.js"
+import type { ExportMetrics } from "./ExportMetrics.js"
+import { inPhase } from "./StreamExportError.js"
+
+/**
+ * Persists a cursor through the StateStore, which pushes it to the platform before returning: once an
+ * object is written, its commit is on the platform before anything else is written.
+ */
+export const makeCommitter = (state: StateStore["Service"], metrics: ExportMetrics) =>
+  Effect.fn("Committer.commit")(function*(cursor: ExportCursor) {
+    yield* state.set(toState(cursor)).pipe(inPhase("commit"))
+    yield* metrics.cursor(cursor)
+  })
+
+export type Committer = ReturnType<typeof makeCommitter>

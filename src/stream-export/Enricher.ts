@@ -1,0 +1,57 @@
+import { Array as Arr, Effect, Option } from "effect"
+import type { LiveEvent } from "../opencti/LiveStream.js"
+import type { OpenCti } from "../opencti/OpenCti.js"
+import { prepare, toExportLine, withFileContents } from "./ExportLine.js"
+import type { ExportLine, PreparedEvent } from "./ExportLine.js"
+import { inPhase } from "./StreamExportError.js"
+
+const needsEffects = (prepared: PreparedEvent): boolean => prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0
+
+const withoutFiles = (prepared: PreparedEvent): Option.Option<ExportLine> =>
+  prepared._tag === "Unreadable" ? Option.none() : Option.some(toExportLine(prepared.event, prepared.line))
+
+/**
+ * Turns live events into export lines as the reference exporter does: `id`, `type` = event name,
+ * `previous_standard` for updates that change `/id`, and the content of the object's files inlined as
+ * base64 into the file entries of its OpenCTI extension (the copy the importer reads). Files are
+ * fetched `concurrency` at a time; the lines keep the order of the events.
+ *
+ * A file the platform answers for with an error (deleted since, or no longer accessible) is exported
+ * without content and logged: stopping would wedge the export on that event forever. A platform that
+ * cannot be reached at all stops the exporter; the restart resumes before the event.
+ */
+export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly concurrency: number }) => {
+  const fetchFile = (path: string, eventId: string) =>
+    openCti.download(path).pipe(
+      Effect.map((bytes) => Option.some(Buffer.from(bytes).toString("base64"))),
+      Effect.catch((error) =>
+        error.status === undefined
+          ? Effect.fail(error)
+          : Effect.as(Effect.logWarning("File not exported: the platform refused it").pipe(Effect.annotateLogs({ path, reason: error.message })), Option.none<string>())
+      ),
+      inPhase("enrich", { key: path, eventId })
+    )
+
+  const complete = (prepared: PreparedEvent) =>
+    Effect.gen(function*() {
+      if (prepared._tag === "Unreadable") {
+        yield* Effect.logError("Live stream event skipped: its data is not a JSON object")
+        return Option.none<ExportLine>()
+      }
+      if (prepared.ambiguousId) yield* Effect.logError("Several /id operations in the reverse patch: previous_standard left out")
+      const contents = new Map<number, string>()
+      for (const file of prepared.files) {
+        const content = yield* fetchFile(file.path, prepared.event.id)
+        if (Option.isSome(content)) contents.set(file.index, content.value)
+      }
+      return Option.some(toExportLine(prepared.event, withFileContents(prepared.line, prepared.location, contents)))
+    }).pipe(Effect.annotateLogs({ event_id: prepared.event.id, action: prepared.event.event }))
+
+  /** One chunk of events: the events without files or anything to log take no effect at all. */
+  return Effect.fn("Enricher.enrich")(function*(events: Arr.NonEmptyReadonlyArray<LiveEvent>) {
+    const prepared = Arr.map(events, prepare)
+    return prepared.some(needsEffects)
+      ? yield* Effect.forEach(prepared, complete, { concurrency: options.concurrency })
+      : Arr.map(prepared, withoutFiles)
+  })
+}

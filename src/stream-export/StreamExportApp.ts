@@ -1,0 +1,33 @@
+import { Effect, Layer } from "effect"
+import { FetchHttpClient } from "effect/http"
+import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { Connector } from "../connector/Connector.js"
+import { LiveStream } from "../opencti/LiveStream.js"
+import { OpenCti } from "../opencti/OpenCti.js"
+import * as OpsServer from "../ops/OpsServer.js"
+import * as PlatformStateStore from "../state/PlatformStateStore.js"
+import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import { StreamExportConfig } from "./StreamExportConfig.js"
+import { StreamExporter } from "./StreamExporter.js"
+
+export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnector", scope: ["stream"] } as const
+
+/** The configuration of the stream exporter, from the ConfigProvider in context. */
+export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaults), StreamExportConfig.layer)
+
+const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3ObjectStorage.layer(config.storage)))
+
+const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
+
+const PlatformLayer = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
+
+/** The exporter with every real adapter; needs only the configuration. */
+export const ExporterLayer = StreamExporter.layer.pipe(
+  Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer()]),
+  Layer.provide(PlatformLayer)
+)
+
+/** Runs the stream exporter until it fails or is stopped, next to the operations server. */
+export const run = Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(
+  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer.pipe(Layer.provide(PlatformLayer))))
+)

@@ -1,0 +1,152 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import { startConnector } from "../support/ConnectorProcess.js"
+import type { ConnectorRun } from "../support/ConnectorProcess.js"
+import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
+import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
+import { getText, listAllKeys } from "../support/S3Bucket.js"
+import { makeS3Client, s3ServerScoped } from "../support/S3Server.js"
+import type { S3ServerHandle } from "../support/S3Server.js"
+
+// These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
+
+const TOKEN = "process-token"
+const CONNECTOR_ID = "2c9e4f0a-1b3d-4e5f-8a6b-7c8d9e0f1a2b"
+
+const exporterEnv = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) => {
+  const { hostname, port } = new URL(s3.endpoint)
+  return {
+    OPENCTI_URL: standIn.url,
+    OPENCTI_TOKEN: TOKEN,
+    CONNECTOR_ID,
+    CONNECTOR_LOG_LEVEL: "info",
+    CONNECTOR_LIVE_STREAM_ID: "live",
+    CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "false",
+    MINIO_ENDPOINT: hostname,
+    MINIO_PORT: port,
+    MINIO_BUCKET: "export",
+    MINIO_FOLDER: "opencti-stream",
+    MINIO_ACCESS_KEY: s3.accessKeyId,
+    MINIO_SECRET_KEY: s3.secretAccessKey,
+    ...overrides
+  }
+}
+
+/** The exporter process for the enclosing scope: killed (SIGKILL) when the scope closes, if still running. */
+const exporterProcess = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => startConnector("stream-export", env)),
+    (run) => Effect.promise(async () => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
+      await run.exited
+    })
+  )
+
+const exitOf = (run: ConnectorRun) => Effect.promise(() => run.exited)
+
+interface ExportedObject {
+  readonly key: string
+  readonly fileNumber: number
+  readonly ids: ReadonlyArray<string>
+}
+
+const exported = (s3: S3ServerHandle) =>
+  Effect.promise(async (): Promise<ReadonlyArray<ExportedObject>> => {
+    const client = makeS3Client(s3)
+    try {
+      const keys = await listAllKeys(client, "export").catch(() => [])
+      return await Promise.all(keys.map(async (key) => ({
+        key,
+        fileNumber: Number(/_(\d+)\.json$/.exec(key)?.[1]),
+        ids: (await getText(client, "export", key)).split("\n").filter((line) => line !== "").map((line) => String(JSON.parse(line).id))
+      })))
+    } finally {
+      client.destroy()
+    }
+  })
+
+/** Polls `probe` every 100 ms until `check` holds, for at most `seconds`. */
+const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boolean, seconds = 30) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < seconds * 10; attempt++) {
+      const value = yield* probe
+      if (check(value)) return value
+      yield* Effect.sleep(Duration.millis(100))
+    }
+    return yield* Effect.die(new Error(`condition not reached within ${seconds} s`))
+  })
+
+const stateOf = (standIn: OpenCtiStandIn) => JSON.parse(standIn.connectors.get(CONNECTOR_ID)?.state ?? "null")
+
+const malware = (n: number) => ({ id: `malware--00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, type: "malware", name: `m${n}` })
+
+describe("stream-export process", () => {
+  it.live("SIGKILLed mid-run again and again: over the union of objects no event is missing and no number is reused", () =>
+    Effect.gen(function*() {
+      const s3 = yield* s3ServerScoped()
+      const initial = 3_000
+      const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { events: syntheticEvents(initial, { payloadBytes: 600 }), heartbeatIntervalMs: 300 } })
+      const env = exporterEnv(standIn, s3, { WRITE_EVERY_SEC: "1", WRITE_MAX_EVENTS: "97" })
+      let next = 0
+      const appendLive = (count: number) => {
+        standIn.stream.append(...Array.from({ length: count }, () => platformEvent("create", malware(next++))))
+      }
+
+      for (let round = 0; round < 4; round++) {
+        const run = yield* exporterProcess(env)
+        const before = (yield* exported(s3)).length
+        appendLive(300)
+        // Killed while it works: after its first write, at a different moment each round.
+        yield* waitUntil(exported(s3), (objects) => objects.length > before)
+        yield* Effect.sleep(Duration.millis(50 + 150 * round))
+        run.child.kill("SIGKILL")
+        assert.strictEqual((yield* exitOf(run)).signal, "SIGKILL")
+      }
+
+      appendLive(200)
+      const expected = Array.from({ length: standIn.stream.log.length }, (_, index) => {
+        const id = standIn.stream.log.at(index).id
+        return `${id.ms}-${id.seq}`
+      })
+      const last = yield* exporterProcess(env)
+      yield* waitUntil(exported(s3), (objects) => {
+        const ids = new Set(objects.flatMap((object) => object.ids))
+        return expected.every((id) => ids.has(id))
+      }, 60)
+      last.child.kill("SIGTERM")
+      assert.strictEqual((yield* exitOf(last)).code, 0)
+
+      const objects = [...yield* exported(s3)].sort((a, b) => a.fileNumber - b.fileNumber)
+      assert.deepStrictEqual(objects.map((object) => object.fileNumber), Array.from({ length: objects.length }, (_, index) => index + 1), "object numbers are 1..n, each once")
+      assert.strictEqual(stateOf(standIn).file_count, objects.length)
+      const union = new Set(objects.flatMap((object) => object.ids))
+      assert.deepStrictEqual(expected.filter((id) => !union.has(id)), [], "no event is missing")
+      // Stream order holds within each object, and across objects once the events a restart repeats are set aside.
+      const position = new Map(expected.map((id, index) => [id, index]))
+      const increasing = (ids: ReadonlyArray<string>) => ids.every((id, index) => index === 0 || (position.get(id) ?? -1) > (position.get(ids[index - 1] ?? "") ?? -1))
+      assert.isTrue(objects.every((object) => increasing(object.ids)))
+      assert.isTrue(increasing([...new Set(objects.flatMap((object) => object.ids))]))
+    }), { timeout: 180_000 })
+
+  it.live("SIGTERM: writes the batch it holds, commits it, and exits 0", () =>
+    Effect.gen(function*() {
+      const s3 = yield* s3ServerScoped()
+      const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { heartbeatIntervalMs: 300 } })
+      const run = yield* exporterProcess(exporterEnv(standIn, s3, { WRITE_EVERY_SEC: "3600" }))
+      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
+      standIn.stream.append(...Array.from({ length: 25 }, (_, index) => platformEvent("create", malware(index))))
+      yield* waitUntil(Effect.sync(() => standIn.stream.connections[0]?.eventsSent ?? 0), (sent) => sent === 25)
+      yield* Effect.sleep(Duration.millis(300))
+      assert.deepStrictEqual(yield* exported(s3), [])
+
+      run.child.kill("SIGTERM")
+      const exit = yield* exitOf(run)
+      assert.deepStrictEqual([exit.code, exit.signal], [0, null], run.stderr())
+      const objects = yield* exported(s3)
+      assert.deepStrictEqual(objects.map((object) => [object.fileNumber, object.ids.length]), [[1, 25]])
+      const lastId = objects[0]?.ids.at(-1)
+      assert.deepStrictEqual([stateOf(standIn).file_count, stateOf(standIn).last_written_msg_id], [1, lastId])
+      assert.isTrue(run.logs().some((line) => line.message === "Events held at stop written"))
+    }), { timeout: 60_000 })
+})

@@ -1,0 +1,53 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Option } from "effect"
+import { layerRecord } from "../../src/config/ConfigSource.js"
+import { StreamExportConfig } from "../../src/stream-export/StreamExportConfig.js"
+
+const required = { CONNECTOR_LIVE_STREAM_ID: "live", MINIO_ENDPOINT: "minio", MINIO_BUCKET: "export" }
+
+const read = (env: Record<string, string>) => Effect.provide(StreamExportConfig, StreamExportConfig.layer.pipe(Layer.provide(layerRecord(env))))
+
+describe("StreamExportConfig", () => {
+  it.effect("has the documented defaults", () =>
+    Effect.gen(function*() {
+      const config = yield* read(required)
+      assert.deepStrictEqual(config.storage.endpoint, Option.some("http://minio"))
+      assert.deepStrictEqual([config.storage.forcePathStyle, config.storage.verifyTls], [true, true])
+      assert.strictEqual(config.folder, "")
+      assert.deepStrictEqual(
+        [config.liveStream.listenDelete, config.liveStream.noDependencies, config.liveStream.withInferences, config.liveStream.bufferSize],
+        [true, true, false, 1000]
+      )
+      assert.deepStrictEqual([Duration.toSeconds(config.liveStream.watchdog), Duration.toSeconds(config.writeEvery)], [60, 60])
+      assert.deepStrictEqual([config.consumerCount, config.maxEvents, config.maxBytes], [1, 5000, 32 * 1024 * 1024])
+      assert.deepStrictEqual(config.firstStart, { startFrom: "0-0", recoverUntil: Option.none() })
+    }))
+
+  it.effect("builds the endpoint from MINIO_ENDPOINT, MINIO_PORT and MINIO_SECURE, and the folder prefix", () =>
+    Effect.gen(function*() {
+      const config = yield* read({ ...required, MINIO_PORT: "9443", MINIO_SECURE: "true", MINIO_CERT_CHECK: "false", MINIO_FOLDER: "/opencti-stream/" })
+      assert.deepStrictEqual(config.storage.endpoint, Option.some("https://minio:9443"))
+      assert.isFalse(config.storage.verifyTls)
+      assert.strictEqual(config.folder, "opencti-stream/")
+    }))
+
+  it.effect("reads the first-start position as pycti does", () =>
+    Effect.gen(function*() {
+      const dated = yield* read({ ...required, CONNECTOR_LIVE_STREAM_START_TIMESTAMP: "1700000000000", CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "2024-05-01T10:00:00Z" })
+      assert.deepStrictEqual(dated.firstStart, { startFrom: "1700000000000-0", recoverUntil: Option.some("2024-05-01T10:00:00Z") })
+      const none = yield* read({ ...required, CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "None" })
+      assert.deepStrictEqual(none.firstStart.recoverUntil, Option.some(false))
+    }))
+
+  it.effect.each([
+    { name: "an endpoint with a scheme", env: { MINIO_ENDPOINT: "http://minio:9000" }, variable: "MINIO_ENDPOINT" },
+    { name: "a recover date that is not a date", env: { CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "yesterday" }, variable: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE" },
+    { name: "no stream id", env: { CONNECTOR_LIVE_STREAM_ID: "" }, variable: "CONNECTOR_LIVE_STREAM_ID" },
+    { name: "a zero watchdog", env: { CONNECTOR_LIVE_STREAM_WATCHDOG_SEC: "0" }, variable: "CONNECTOR_LIVE_STREAM_WATCHDOG_SEC" },
+    { name: "a port out of range", env: { MINIO_PORT: "http" }, variable: "MINIO_PORT" }
+  ])("refuses $name, naming the variable", ({ env, variable }) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(read({ ...required, ...env }))
+      assert.strictEqual(error.variable, variable)
+    }))
+})
