@@ -7,66 +7,46 @@ import * as S3ImportApp from "../src/s3-import/S3ImportApp.js"
 import { S3Importer } from "../src/s3-import/S3Importer.js"
 import { startOpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
 import { createBucket, putObjects } from "../test/support/S3Bucket.js"
+import { malwareBundle } from "../test/support/SampleBundles.js"
 import { makeS3Client, startS3Server } from "../test/support/S3Server.js"
 
 /**
  * Files per second of one S3 import pass over BENCH_FILES (default 2,000) small bundles on a local
  * s3rver, sending to the OpenCTI stand-in, next to a bare AWS SDK list + get + delete loop over the
- * same files in the same run. Run with `npm run bench:s3-import`.
+ * same files in the same run, alternating over BENCH_ROUNDS (default 3) rounds. Run with
+ * `npm run bench:s3-import`.
  */
 
 const files = Number(process.env["BENCH_FILES"] ?? 2000)
 const token = "bench-token"
-
-const bundle = (index: number) =>
-  JSON.stringify({
-    type: "bundle",
-    id: `bundle--${crypto.randomUUID()}`,
-    objects: [{
-      type: "malware",
-      spec_version: "2.1",
-      id: `malware--${crypto.randomUUID()}`,
-      name: `Sample malware ${index}`,
-      is_family: false,
-      created: "2024-01-01T00:00:00.000Z",
-      modified: "2024-01-02T00:00:00.000Z",
-      labels: ["trojan"]
-    }]
-  })
+const transform = process.env["BENCH_TRANSFORM"] ?? "aci"
 
 const seed = (client: S3Client, bucket: string) =>
-  putObjects(client, bucket, Array.from({ length: files }, (_, index) => ({ key: `ACI_TI/${String(index).padStart(6, "0")}.json`, body: bundle(index) })), { concurrency: 32 })
+  putObjects(client, bucket, Array.from({ length: files }, (_, index) => ({ key: `ACI_TI/${String(index).padStart(6, "0")}.json`, body: malwareBundle(`Sample malware ${index}`) })), { concurrency: 32 })
 
 /** The baseline: what any importer must do at least, sequentially, with the same SDK and server. */
 const rawLoop = async (client: S3Client, bucket: string): Promise<number> => {
-  let token: string | undefined
+  let continuation: string | undefined
   let count = 0
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "ACI_TI/", ContinuationToken: token }))
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "ACI_TI/", ContinuationToken: continuation }))
     for (const entry of page.Contents ?? []) {
       const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: entry.Key }))
       JSON.parse(await object.Body?.transformToString() ?? "null")
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: entry.Key }))
       count++
     }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined
-  } while (token !== undefined)
+    continuation = page.IsTruncated === true ? page.NextContinuationToken : undefined
+  } while (continuation !== undefined)
   return count
 }
 
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
 const s3 = await startS3Server()
 const openCti = await startOpenCtiStandIn({ token })
 const client = makeS3Client(s3)
-try {
-  await createBucket(client, "raw")
-  await createBucket(client, "importer")
-  await seed(client, "raw")
-  await seed(client, "importer")
 
-  const rawStart = performance.now()
-  const rawCount = await rawLoop(client, "raw")
-  const rawSeconds = (performance.now() - rawStart) / 1000
-
+const importerPass = async (bucket: string): Promise<number> => {
   const env = {
     OPENCTI_URL: openCti.url,
     OPENCTI_TOKEN: token,
@@ -76,28 +56,49 @@ try {
     S3_ENDPOINT_URL: s3.endpoint,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    S3_BUCKET_NAME: "importer",
+    S3_BUCKET_NAME: bucket,
     S3_BUCKET_PREFIXES: "ACI_TI",
-    S3_TRANSFORM: process.env["BENCH_TRANSFORM"] ?? "aci"
+    S3_TRANSFORM: transform
   }
-  const importerStart = performance.now()
+  const before = openCti.bundlePushes.bundles.length
   await Effect.runPromise(
     Effect.flatMap(S3Importer, (importer) => importer.cycle).pipe(
       Effect.provide(S3ImportApp.ImporterLayer),
       Effect.provide(Layer.mergeAll(S3ImportApp.ConfigLayer.pipe(Layer.provide(layerRecord(env))), Logger.layer([])))
     )
   )
-  const importerSeconds = (performance.now() - importerStart) / 1000
-  const imported = openCti.bundlePushes.bundles.length
+  return openCti.bundlePushes.bundles.length - before
+}
 
-  const rawRate = rawCount / rawSeconds
-  const importerRate = imported / importerSeconds
+/** Seeds a fresh bucket, then times `pass` over it: files per second. */
+const timed = async (name: string, pass: (bucket: string) => Promise<number>) => {
+  await createBucket(client, name)
+  await seed(client, name)
+  const start = performance.now()
+  const count = await pass(name)
+  const seconds = (performance.now() - start) / 1000
+  if (count !== files) throw new Error(`${name}: ${count} files processed, ${files} expected`)
+  return count / seconds
+}
+
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
+
+try {
+  const raw: Array<number> = []
+  const importer: Array<number> = []
+  // Alternate the two so that a change in the machine's load touches both alike.
+  for (let round = 0; round < rounds; round++) {
+    raw.push(await timed(`raw-${round}`, (bucket) => rawLoop(client, bucket)))
+    importer.push(await timed(`importer-${round}`, importerPass))
+  }
   console.log(JSON.stringify({
     files,
-    transform: env.S3_TRANSFORM,
-    baseline: { name: "SDK list+get+parse+delete loop", files: rawCount, seconds: Number(rawSeconds.toFixed(2)), filesPerSecond: Math.round(rawRate) },
-    importer: { name: "S3 import pass (fetch, parse, transform, stixBundlePush, delete)", files: imported, seconds: Number(importerSeconds.toFixed(2)), filesPerSecond: Math.round(importerRate) },
-    ratio: Number((importerRate / rawRate).toFixed(2))
+    rounds,
+    transform,
+    baseline: { name: "SDK list+get+parse+delete loop", filesPerSecond: raw.map(Math.round) },
+    importer: { name: "S3 import pass (fetch, parse, transform, stixBundlePush, delete)", filesPerSecond: importer.map(Math.round) },
+    ratioPerRound: raw.map((rate, round) => Number(((importer[round] ?? 0) / rate).toFixed(2))),
+    ratioOfMedians: Number((median(importer) / median(raw)).toFixed(2))
   }, null, 2))
 } finally {
   client.destroy()

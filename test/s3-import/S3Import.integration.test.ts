@@ -5,6 +5,7 @@ import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { malwareBundle } from "../support/SampleBundles.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
 import { makeS3Client, startS3Server } from "../support/S3Server.js"
@@ -13,20 +14,7 @@ import type { S3ServerHandle } from "../support/S3Server.js"
 const token = "integration-token"
 const connectorId = "2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"
 
-const bundle = (name: string) =>
-  JSON.stringify({
-    type: "bundle",
-    id: `bundle--${crypto.randomUUID()}`,
-    objects: [{
-      type: "malware",
-      spec_version: "2.1",
-      id: `malware--${crypto.randomUUID()}`,
-      name,
-      is_family: true,
-      created: "2024-01-01T00:00:00.000Z",
-      modified: "2024-01-02T00:00:00.000Z"
-    }]
-  })
+const bundle = malwareBundle
 
 let s3: S3ServerHandle
 let client: S3Client
