@@ -15,6 +15,8 @@ export interface OpenCtiFake {
   /** Makes the n-th (1-based) bundle push fail. */
   failPushNumber?: number
   connectorState: string | null
+  /** The platform's answer to the next ping instead of the echo of the sent state (a reset from the UI). */
+  nextPingAnswer?: string | null
   readonly layer: Layer.Layer<OpenCti>
 }
 
@@ -36,6 +38,12 @@ export const makeOpenCtiFake = (): OpenCtiFake => {
         ping: (state) =>
           Effect.sync(() => {
             fake.calls.push({ op: "ping", state })
+            if (fake.nextPingAnswer !== undefined) {
+              const answer = fake.nextPingAnswer
+              delete fake.nextPingAnswer
+              fake.connectorState = answer
+              return answer
+            }
             fake.connectorState = state
             return state
           }),

@@ -1,0 +1,90 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import { TestClock } from "effect/testing"
+import { layerRecord } from "../../src/config/ConfigSource.js"
+import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
+import { Connector } from "../../src/connector/Connector.js"
+import * as PlatformStateStore from "../../src/state/PlatformStateStore.js"
+import { parseState, StateStore } from "../../src/state/StateStore.js"
+import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
+import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
+
+const makeLayer = (fake: OpenCtiFake, env: Record<string, string> = {}) =>
+  PlatformStateStore.layer().pipe(
+    Layer.provide(Connector.layer),
+    Layer.provide(fake.layer),
+    Layer.provide(OpenCtiConfig.layerFor({ type: "STREAM", name: "test", scope: [] })),
+    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1", ...env }))
+  )
+
+const pings = (fake: OpenCtiFake) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
+
+/** Lets the heartbeat fiber run until it waits on the clock again. */
+const settle = Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })
+
+describe("PlatformStateStore", () => {
+  it.effect("starts from the state the registration returned, and pings it at once", () => {
+    const fake = makeOpenCtiFake()
+    fake.connectorState = "{\"start_from\": \"1-0\"}"
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* settle
+      assert.deepStrictEqual(Option.getOrNull(yield* store.get), { start_from: "1-0" })
+      assert.deepStrictEqual(pings(fake), ["{\"start_from\":\"1-0\"}"])
+    }).pipe(Effect.provide(makeLayer(fake)))
+  })
+
+  it.effect("pushes a new state at once, not on the next heartbeat", () => {
+    const fake = makeOpenCtiFake()
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* settle
+      yield* store.set({ file_count: 3 })
+      assert.deepStrictEqual(pings(fake), ["null", "{\"file_count\":3}"])
+      assert.strictEqual(fake.connectorState, "{\"file_count\":3}")
+    }).pipe(Effect.provide(makeLayer(fake)))
+  })
+
+  it.effect("pings the current state every 40 seconds", () => {
+    const fake = makeOpenCtiFake()
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* settle
+      yield* store.set({ n: 1 })
+      yield* TestClock.adjust("39 seconds")
+      yield* settle
+      assert.lengthOf(pings(fake), 2)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.deepStrictEqual(pings(fake), ["null", "{\"n\":1}", "{\"n\":1}"])
+    }).pipe(Effect.provide(makeLayer(fake)))
+  })
+
+  it.effect("drops the local state when the platform answers a reset", () => {
+    const fake = makeOpenCtiFake()
+    fake.connectorState = "{\"n\": 1}"
+    return Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* settle
+      fake.nextPingAnswer = ""
+      yield* TestClock.adjust("40 seconds")
+      yield* settle
+      assert.isTrue(Option.isNone(yield* store.get))
+    }).pipe(Effect.provide(makeLayer(fake)))
+  })
+
+  it.effect("has no heartbeat with CONNECTOR_RUN_AND_TERMINATE", () => {
+    const fake = makeOpenCtiFake()
+    return Effect.gen(function*() {
+      yield* StateStore
+      yield* TestClock.adjust("120 seconds")
+      yield* settle
+      assert.deepStrictEqual(pings(fake), [])
+    }).pipe(Effect.provide(makeLayer(fake, { CONNECTOR_RUN_AND_TERMINATE: "true" })))
+  })
+
+  it("reads every empty spelling of the platform's state as no state", () => {
+    for (const text of [null, "", "null", "{}", "[]", "42", "not json"]) assert.isTrue(Option.isNone(parseState(text)), String(text))
+    assert.deepStrictEqual(Option.getOrNull(parseState("{\"a\": 1}")), { a: 1 })
+  })
+})
