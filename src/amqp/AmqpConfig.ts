@@ -5,18 +5,6 @@ import { ConfigurationError, Setting } from "../config/Setting.js"
 import type { Registration } from "../opencti/OpenCti.js"
 import type { AmqpEndpoint } from "./AmqpPublisher.js"
 
-/** A boolean that may be unset, read with the same spellings as every other boolean setting. */
-const optionalBoolean = (name: string): Setting<Option.Option<boolean>> => {
-  const text = Setting.optionalString(name)
-  return {
-    ...text,
-    read: Effect.flatMap(text.read, Option.match({
-      onNone: () => Effect.succeed(Option.none()),
-      onSome: () => Effect.map(Setting.boolean(name, false).read, Option.some)
-    }))
-  }
-}
-
 /**
  * pycti's `MQ_*` variables: each overrides the matching field of the connection the platform returns
  * at registration; the TLS ones apply when the connection uses TLS.
@@ -25,7 +13,7 @@ export const amqpSettings = {
   host: Setting.optionalString("MQ_HOST"),
   port: Setting.optionalInteger("MQ_PORT", 1),
   vhost: Setting.optionalString("MQ_VHOST"),
-  useSsl: optionalBoolean("MQ_USE_SSL"),
+  useSsl: Setting.optionalBoolean("MQ_USE_SSL"),
   user: Setting.optionalString("MQ_USER"),
   pass: Setting.optionalRedacted("MQ_PASS"),
   sslCa: Setting.optionalString("MQ_USE_SSL_CA"),

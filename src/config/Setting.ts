@@ -95,6 +95,9 @@ export const Setting = {
   boolean: (name: string, fallback: boolean): Setting<boolean> =>
     make(name, booleanAccepted, parseBoolean, Option.some(fallback), String(fallback)),
 
+  /** A boolean whose absence means something of its own (a value taken from elsewhere). */
+  optionalBoolean: (name: string): Setting<Option.Option<boolean>> => optionalOf(name, booleanAccepted, parseBoolean),
+
   integer: (name: string, options: { readonly default?: number; readonly min: number; readonly max?: number }): Setting<number> => {
     const max = options.max ?? Number.MAX_SAFE_INTEGER
     const accepted = options.max === undefined ? `an integer >= ${options.min}` : `an integer from ${options.min} to ${max}`

@@ -14,7 +14,7 @@ export const s3ImportSettings = {
   endpoint: Setting.optionalString("S3_ENDPOINT_URL"),
   accessKeyId: Setting.optionalString("S3_ACCESS_KEY_ID"),
   secretAccessKey: Setting.optionalRedacted("S3_SECRET_ACCESS_KEY"),
-  forcePathStyle: Setting.boolean("S3_FORCE_PATH_STYLE", true),
+  forcePathStyle: Setting.optionalBoolean("S3_FORCE_PATH_STYLE"),
   verifyTls: Setting.boolean("S3_VERIFY_TLS", true),
   bucket: Setting.string("S3_BUCKET_NAME", { accepted: "the name of the bucket to import from" }),
   prefixes: Setting.list("S3_BUCKET_PREFIXES", ["ACI_TI", "ACI_Vuln"]),
@@ -54,7 +54,8 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
           endpoint: values.endpoint,
           accessKeyId: values.accessKeyId,
           secretAccessKey: values.secretAccessKey,
-          forcePathStyle: values.forcePathStyle,
+          // S3-compatible servers expect path-style addressing; AWS prefers virtual-hosted buckets.
+          forcePathStyle: Option.getOrElse(values.forcePathStyle, () => Option.isSome(values.endpoint)),
           verifyTls: values.verifyTls
         },
         bucket: values.bucket,
