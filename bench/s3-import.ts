@@ -1,18 +1,19 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3"
 import type { S3Client } from "@aws-sdk/client-s3"
 import { Effect, Layer, Logger } from "effect"
+import { spawn } from "node:child_process"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import { layerRecord } from "../src/config/ConfigSource.js"
 import * as S3ImportApp from "../src/s3-import/S3ImportApp.js"
 import { S3Importer } from "../src/s3-import/S3Importer.js"
-import { startOpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
-import { createBucket, putObjects } from "../test/support/S3Bucket.js"
+import { createBucket, listAllKeys, putObjects } from "../test/support/S3Bucket.js"
 import { malwareBundle } from "../test/support/SampleBundles.js"
 import { makeS3Client, startS3Server } from "../test/support/S3Server.js"
 
 /**
  * Files per second of one S3 import pass over BENCH_FILES (default 2,000) small bundles on a local
- * s3rver, sending to the OpenCTI stand-in, next to a bare AWS SDK list + get + delete loop over the
+ * s3rver, sending to the OpenCTI stand-in (in a process of its own, as a platform would be), next to a bare AWS SDK list + get + delete loop over the
  * same files in the same run, alternating over BENCH_ROUNDS (default 3) rounds. Run with
  * `npm run bench:s3-import`.
  */
@@ -42,8 +43,20 @@ const rawLoop = async (client: S3Client, bucket: string): Promise<number> => {
 }
 
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
+/** Starts the stand-in as a child process and returns its URL and a stop function. */
+const startStandInProcess = async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("standInProcess.ts", import.meta.url)), token], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the stand-in exited with code ${code}`)))
+    child.stdout.setEncoding("utf8").once("data", (line: string) => resolve((JSON.parse(line) as { url: string }).url))
+  })
+  return { url, stop: () => child.stdin.end() }
+}
+
 const s3 = await startS3Server()
-const openCti = await startOpenCtiStandIn({ token })
+const openCti = await startStandInProcess()
 const client = makeS3Client(s3)
 
 const importerPass = async (bucket: string): Promise<number> => {
@@ -60,14 +73,14 @@ const importerPass = async (bucket: string): Promise<number> => {
     S3_BUCKET_PREFIXES: "ACI_TI",
     S3_TRANSFORM: transform
   }
-  const before = openCti.bundlePushes.bundles.length
   await Effect.runPromise(
     Effect.flatMap(S3Importer, (importer) => importer.cycle).pipe(
       Effect.provide(S3ImportApp.ImporterLayer),
       Effect.provide(Layer.mergeAll(S3ImportApp.ConfigLayer.pipe(Layer.provide(layerRecord(env))), Logger.layer([])))
     )
   )
-  return openCti.bundlePushes.bundles.length - before
+  // Every file is deleted after its confirmed send: what is gone was imported.
+  return files - (await listAllKeys(client, bucket)).length
 }
 
 /** Seeds a fresh bucket, then times `pass` over it: files per second. */
@@ -102,6 +115,6 @@ try {
   }, null, 2))
 } finally {
   client.destroy()
-  await openCti.close()
+  openCti.stop()
   await s3.close()
 }
