@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
+import { availableParallelism, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
 import { startConnector } from "../test/support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
@@ -12,10 +13,15 @@ import type { S3ServerHandle } from "../test/support/S3Server.js"
  * Events per second of the stream exporter (`node dist/main.js stream-export`, built first) over
  * BENCH_EVENTS (default 100 000) events of about 1 KB from the OpenCTI stand-in, from its connection
  * to the commit of the last event on the platform, against a bare `eventsource` reader of the same
- * stream in the same run (the median of three reads). Both run as child processes, so neither shares
- * the stand-in's event loop. The exporter's peak RSS is the kernel's high-water mark of its process
- * (`VmHWM` in /proc/<pid>/status), read before it is stopped. The exporter runs twice: with Node's
- * default heap sizing, and with `--max-old-space-size=128` as a container would set it.
+ * stream in the same run. The bare reader reads the stream before, between and after the exporter
+ * runs, and each run is compared with the mean of the two reads around it, so that a load that comes
+ * and goes on the machine weighs on both sides of a ratio. Both run as child processes, so neither
+ * shares the stand-in's event loop. The exporter's peak RSS is the kernel's high-water mark of its process
+ * (`VmHWM` in /proc/<pid>/status), read before it is stopped; its CPU time over the same span (user +
+ * system, GC threads included) tells a busy machine from a slow exporter, as does the load average
+ * printed with the figures. The exporter runs twice: as the image runs it (with the NODE_OPTIONS of the
+ * Dockerfile), and with `--max-old-space-size=128` added, as a container with a memory limit may set
+ * it. BENCH_NODE_OPTIONS (comma-separated) replaces the two.
  * Run with `npx tsx bench/stream-export.ts`; prints one JSON object.
  */
 
@@ -23,6 +29,9 @@ const count = Number(process.env["BENCH_EVENTS"] ?? 100_000)
 const token = "bench-token"
 const events = syntheticEvents(count, { payloadBytes: 1024 })
 const lastId = `${1_700_000_000_000 + count - 1}-0`
+
+/** The NODE_OPTIONS the image sets, so that the exporter is measured as a user runs it. */
+const imageNodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(new URL("../Dockerfile", import.meta.url), "utf8"))?.[1] ?? ""
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -57,6 +66,12 @@ const bareRead = (url: string) =>
     child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(output).ms / 1000) : reject(new Error(`the bare reader exited with ${code}`))))
   })
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 const peakRssMb = (pid: number): number => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((text) => text.startsWith("VmHWM:"))
   return Math.round(Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) / 1024)
@@ -82,36 +97,49 @@ const exportAll = async (standIn: OpenCtiStandIn, s3: S3ServerHandle, run: numbe
     MINIO_SECRET_KEY: s3.secretAccessKey,
     WRITE_EVERY_SEC: "1"
   })
+  const pid = exporter.child.pid ?? 0
   let connectedAt = 0
+  let cpuAtConnection = 0
   let state: { readonly last_written_msg_id?: string; readonly file_count?: number } = {}
   // Bounded: 20 ms polls for at most 10 minutes.
   for (let poll = 0; poll < 30_000 && state.last_written_msg_id !== lastId; poll++) {
     if (exporter.child.exitCode !== null) throw new Error(`the exporter exited early:\n${exporter.stderr()}`)
-    if (connectedAt === 0 && standIn.stream.connections.length > connectionsBefore) connectedAt = performance.now()
+    if (connectedAt === 0 && standIn.stream.connections.length > connectionsBefore) {
+      connectedAt = performance.now()
+      cpuAtConnection = cpuSeconds(pid)
+    }
     state = JSON.parse(standIn.connectors.get(connectorId)?.state || "null") ?? {}
     await sleep(20)
   }
   const seconds = (performance.now() - connectedAt) / 1000
   if (state.last_written_msg_id !== lastId) throw new Error("the exporter did not finish within 10 minutes")
-  const rss = peakRssMb(exporter.child.pid ?? 0)
+  const cpu = cpuSeconds(pid) - cpuAtConnection
+  const rss = peakRssMb(pid)
   exporter.child.kill("SIGTERM")
   const exit = await exporter.exited
-  return { nodeOptions, seconds: Number(seconds.toFixed(2)), eventsPerSecond: Math.round(count / seconds), objects: state.file_count, peakRssMb: rss, exitCode: exit.code }
+  return { nodeOptions, seconds: Number(seconds.toFixed(2)), eventsPerSecond: Math.round(count / seconds), cpuSeconds: Number(cpu.toFixed(2)), objects: state.file_count, peakRssMb: rss, exitCode: exit.code }
 }
 
+const loadBefore = loadavg()
 const s3 = await startS3Server()
 const standIn = await startOpenCtiStandIn({ token, stream: { events } })
 try {
-  const bareSeconds: Array<number> = []
-  for (let read = 0; read < 3; read++) bareSeconds.push(await bareRead(standIn.url))
-  const median = [...bareSeconds].sort((a, b) => a - b)[1] ?? 0
-  const bareRate = Math.round(count / median)
-  const exporter = [await exportAll(standIn, s3, 1, ""), await exportAll(standIn, s3, 2, "--max-old-space-size=128")]
+  // Not counted: the stand-in's first pass over the stream runs code not yet optimised.
+  await bareRead(standIn.url)
+  const bareSeconds = [await bareRead(standIn.url)]
+  const exporter = []
+  for (const [index, nodeOptions] of (process.env["BENCH_NODE_OPTIONS"]?.split(",") ?? [imageNodeOptions, `${imageNodeOptions} --max-old-space-size=128`.trim()]).entries()) {
+    const run = await exportAll(standIn, s3, index + 1, nodeOptions)
+    bareSeconds.push(await bareRead(standIn.url))
+    const bareRate = Math.round(count / (((bareSeconds[index] ?? 0) + (bareSeconds[index + 1] ?? 0)) / 2))
+    exporter.push({ ...run, bareEventsPerSecond: bareRate, ratio: Number((run.eventsPerSecond / bareRate).toFixed(2)) })
+  }
   console.log(JSON.stringify({
+    machine: { cpus: availableParallelism(), loadAverage1m: { before: Number(loadBefore[0]?.toFixed(2)), after: Number(loadavg()[0]?.toFixed(2)) } },
     events: count,
     eventBytes: events.at(0).data.length,
-    bareEventSource: { eventsPerSecond: bareRate, seconds: bareSeconds.map((seconds) => Number(seconds.toFixed(2))) },
-    exporter: exporter.map((run) => ({ ...run, ratio: Number((run.eventsPerSecond / bareRate).toFixed(2)) })),
+    bareEventSource: { seconds: bareSeconds.map((seconds) => Number(seconds.toFixed(2))) },
+    exporter,
     goals: { ratio: 0.5, peakRssMb: 256 }
   }, null, 2))
 } finally {

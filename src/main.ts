@@ -1,19 +1,22 @@
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { runConnector } from "./app/runConnector.js"
 import { exitOnSecondSignal, teardown } from "./app/shutdown.js"
 import { layerProcess } from "./config/ConfigSource.js"
-import * as S3ImportApp from "./s3-import/S3ImportApp.js"
-import * as StreamExportApp from "./stream-export/StreamExportApp.js"
 
-const s3Import = Command.make("s3-import", {}, () => runConnector(S3ImportApp.run, S3ImportApp.ConfigLayer, "S3")).pipe(
-  Command.withDescription("Import STIX bundles from S3 prefixes into OpenCTI")
-)
+// Each command loads only its own connector's modules: a process runs one connector.
+const s3Import = Command.make("s3-import", {}, () =>
+  Effect.flatMap(Effect.promise(() => import("./s3-import/S3ImportApp.js")), (app) => runConnector(app.run, app.ConfigLayer, "S3"))
+).pipe(Command.withDescription("Import STIX bundles from S3 prefixes into OpenCTI"))
 
-const streamExport = Command.make("stream-export", {}, () => runConnector(StreamExportApp.run, StreamExportApp.ConfigLayer, "StreamExporterConnector")).pipe(
-  Command.withDescription("Export an OpenCTI live stream to MinIO/S3 as numbered NDJSON objects")
-)
+const streamExport = Command.make("stream-export", {}, () =>
+  Effect.flatMap(
+    Effect.promise(() => import("./stream-export/StreamExportApp.js")),
+    (app) => runConnector(app.run, app.ConfigLayer, "StreamExporterConnector")
+  )
+).pipe(Command.withDescription("Export an OpenCTI live stream to MinIO/S3 as numbered NDJSON objects"))
 
 Command.make("opencti-s3-connectors").pipe(
   Command.withSubcommands([s3Import, streamExport]),

@@ -16,8 +16,8 @@ export interface BatchLimits {
 }
 
 /**
- * A batch being filled. Each line is encoded into the body as it arrives (the body grows by doubling),
- * so the line's text dies young and the batch holds its bytes in one buffer until the write.
+ * A batch being filled. Each line is encoded into the body as it arrives, so the line's text dies young
+ * and the batch holds its bytes in one buffer until the write.
  */
 interface BatchBuilder {
   readonly ids: Array<string>
@@ -25,13 +25,19 @@ interface BatchBuilder {
   bytes: number
 }
 
+/** The most UTF-8 bytes one UTF-16 code unit encodes to: a line fits when this many per unit do. */
+const maxBytesPerCodeUnit = 3
+
 const append = (batch: BatchBuilder, line: ExportLine): BatchBuilder => {
-  if (batch.bytes + line.bytes > batch.body.length) {
-    const grown = Buffer.alloc(Math.max(batch.body.length * 2, batch.bytes + line.bytes))
+  const room = (line.head.length + line.tail.length) * maxBytesPerCodeUnit
+  if (batch.bytes + room > batch.body.length) {
+    // Not zero-filled: only the bytes written are ever read.
+    const grown = Buffer.allocUnsafe(Math.max(batch.body.length * 2, batch.bytes + room))
     batch.body.copy(grown, 0, 0, batch.bytes)
     batch.body = grown
   }
-  batch.bytes += batch.body.write(line.text, batch.bytes, "utf8")
+  batch.bytes += batch.body.write(line.head, batch.bytes)
+  batch.bytes += batch.body.write(line.tail, batch.bytes)
   batch.ids.push(line.id)
   return batch
 }
@@ -45,13 +51,21 @@ const toBatch = (batch: BatchBuilder): Batch => ({ ids: batch.ids, body: batch.b
  * Like groupedWithin, the window starts with a batch's first event: an idle stream writes nothing.
  */
 export const batched = (limits: BatchLimits) => <E, R>(lines: Stream.Stream<ExportLine, E, R>): Stream.Stream<Batch, E, R> =>
-  Stream.aggregateWithin(
-    lines,
-    Sink.reduceWhile(
-      // The builder belongs to this one aggregation: filling it in place keeps a batch linear to build.
-      (): BatchBuilder => ({ ids: [], body: Buffer.alloc(256 * 1024), bytes: 0 }),
-      (batch) => batch.ids.length < limits.maxEvents && batch.bytes < limits.maxBytes,
-      append
-    ).pipe(Sink.map(toBatch)),
-    Schedule.spaced(limits.window)
-  )
+  Stream.suspend(() => {
+    // A batch starts as large as the one before it grew: batches of a stream are alike, so the body
+    // is seldom copied to grow, and the part of it never written is never touched.
+    let capacity = 256 * 1024
+    return Stream.aggregateWithin(
+      lines,
+      Sink.reduceWhile(
+        // The builder belongs to this one aggregation: filling it in place keeps a batch linear to build.
+        (): BatchBuilder => ({ ids: [], body: Buffer.allocUnsafe(capacity), bytes: 0 }),
+        (batch) => batch.ids.length < limits.maxEvents && batch.bytes < limits.maxBytes,
+        append
+      ).pipe(Sink.map((batch) => {
+        capacity = batch.body.length
+        return toBatch(batch)
+      })),
+      Schedule.spaced(limits.window)
+    )
+  })

@@ -1,14 +1,17 @@
 import { Array as Arr, Effect, Option } from "effect"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 import type { OpenCti } from "../opencti/OpenCti.js"
-import { prepare, toExportLine, withFileContents } from "./ExportLine.js"
-import type { ExportLine, PreparedEvent } from "./ExportLine.js"
+import { ExportLine, prepare, toExportLine } from "./ExportLine.js"
+import type { PreparedEvent } from "./ExportLine.js"
 import { inPhase } from "./StreamExportError.js"
 
-const needsEffects = (prepared: PreparedEvent): boolean => prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0
+/** The line of an event that takes no effect (no file to fetch, nothing to log); else the event, prepared. */
+const lineAtOnce = (event: LiveEvent): ExportLine | PreparedEvent => {
+  const prepared = prepare(event)
+  return prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0 ? prepared : toExportLine(prepared)
+}
 
-const withoutFiles = (prepared: PreparedEvent): Option.Option<ExportLine> =>
-  prepared._tag === "Unreadable" ? Option.none() : Option.some(toExportLine(prepared.event, prepared.line))
+const isLine = (step: ExportLine | PreparedEvent): step is ExportLine => step instanceof ExportLine
 
 /**
  * Turns live events into export lines as the reference exporter does: `id`, `type` = event name,
@@ -44,14 +47,18 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
         const content = yield* fetchFile(file.path, prepared.event.id)
         if (Option.isSome(content)) contents.set(file.index, content.value)
       }
-      return Option.some(toExportLine(prepared.event, withFileContents(prepared.line, prepared.location, contents)))
+      return Option.some(toExportLine(prepared, contents))
     }).pipe(Effect.annotateLogs({ event_id: prepared.event.id, action: prepared.event.event }))
 
-  /** One chunk of events: the events without files or anything to log take no effect at all. */
+  /**
+   * One chunk of events: the events without files or anything to log take no effect at all. Each is
+   * made a line as soon as it is parsed, so its parsed payload is dropped at once instead of being held
+   * with those of the whole chunk.
+   */
   return Effect.fn("Enricher.enrich")(function*(events: Arr.NonEmptyReadonlyArray<LiveEvent>) {
-    const prepared = Arr.map(events, prepare)
-    return prepared.some(needsEffects)
-      ? yield* Effect.forEach(prepared, complete, { concurrency: options.concurrency })
-      : Arr.map(prepared, withoutFiles)
+    const steps = Arr.map(events, lineAtOnce)
+    return steps.every(isLine)
+      ? Arr.map(steps, Option.some)
+      : yield* Effect.forEach(steps, (step) => isLine(step) ? Effect.succeed(Option.some(step)) : complete(step), { concurrency: options.concurrency })
   })
 }

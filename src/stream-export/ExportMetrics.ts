@@ -16,6 +16,16 @@ export const makeExportMetrics = (connectorName: string) => {
   const lastWritten = Metric.withAttributes(lastWrittenState, named)
   const recoverUntil = Metric.withAttributes(recoverUntilState, named)
   const current = Metric.withAttributes(currentState, named)
+  const processedFor = (action: string) => Metric.withAttributes(processedMessages, { ...named, action })
+  // One series per action (the few SSE event names), made once rather than for every chunk of events.
+  const processedByAction = new Map<string, ReturnType<typeof processedFor>>()
+  const processedOf = (action: string) => {
+    const known = processedByAction.get(action)
+    if (known !== undefined) return known
+    const made = processedFor(action)
+    processedByAction.set(action, made)
+    return made
+  }
   return {
     /** Events exported: counted by action, and the current position. */
     processed: (lines: ReadonlyArray<ExportLine>) => {
@@ -23,7 +33,7 @@ export const makeExportMetrics = (connectorName: string) => {
       for (const line of lines) byAction.set(line.action, (byAction.get(line.action) ?? 0) + 1)
       const last = lines.at(-1)
       return Effect.all([
-        ...[...byAction].map(([action, count]) => Metric.update(Metric.withAttributes(processedMessages, { ...named, action }), count)),
+        ...[...byAction].map(([action, count]) => Metric.update(processedOf(action), count)),
         last === undefined ? Effect.void : Metric.update(current, epochMillis(last.id))
       ], { discard: true })
     },

@@ -1,21 +1,52 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Option } from "effect"
-import { baseLine, previousStandard, storedFiles, toExportLine, withFileContents } from "../../src/stream-export/ExportLine.js"
+import type { LiveEvent } from "../../src/opencti/LiveStream.js"
+import { prepare, previousStandard, storedFiles, toExportLine, withFileContents } from "../../src/stream-export/ExportLine.js"
+import type { ExportLine } from "../../src/stream-export/ExportLine.js"
 
 const OCTI = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 const SCO = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
 
 const live = (data: unknown, event = "create") => ({ id: "1700000000000-0", event, data: JSON.stringify(data) })
 
+/** The line of an event without file contents; none for an event that is skipped. */
+const lineOf = (event: LiveEvent) => {
+  const prepared = prepare(event)
+  return prepared._tag === "Unreadable" ? Option.none() : Option.some(toExportLine(prepared))
+}
+const textOf = (line: ExportLine) => line.head + line.tail
+const parsedLineOf = (event: LiveEvent) => Option.map(lineOf(event), (line) => JSON.parse(textOf(line)))
+
 describe("ExportLine", () => {
   it("keeps the payload and sets id and type from the SSE event (not data.type)", () => {
-    const line = baseLine(live({ version: "4", type: "update", data: { id: "x" }, event_id: "e" }, "delete"))
+    const line = parsedLineOf(live({ version: "4", type: "update", data: { id: "x" }, event_id: "e" }, "delete"))
     assert.deepStrictEqual(line, Option.some({ version: "4", type: "delete", data: { id: "x" }, event_id: "e", id: "1700000000000-0" }))
   })
 
+  it("keeps the platform's text when the line only adds members, with the same members as a serialised line", () => {
+    const data = `{"version":"4","type":"create","data":{"id":"x","n":12345678901234567890,"s":"\\u00e9"}}`
+    const line = lineOf({ id: "1700000000000-0", event: "create", data })
+    assert.deepStrictEqual(Option.map(line, textOf), Option.some(`${data.slice(0, -1)},"id":"1700000000000-0"}\n`))
+    const patch = { reverse_patch: [{ op: "replace", path: "/id", value: "malware--old" }] }
+    assert.deepStrictEqual(parsedLineOf(live({ type: "update", context: patch }, "update")), Option.some({ type: "update", context: patch, id: "1700000000000-0", previous_standard: "malware--old" }))
+  })
+
+  it.each([
+    { name: "its own id", data: { type: "create", id: "platform-id" } },
+    { name: "several data lines", data: "{\"type\":\n\"create\"}" },
+    { name: "whitespace around it", data: " {\"type\":\"create\"} " }
+  ])("writes one well-formed line for data with $name", ({ data }) => {
+    const line = lineOf({ id: "1-0", event: "create", data: typeof data === "string" ? data : JSON.stringify(data) })
+    const text = Option.getOrThrow(Option.map(line, textOf))
+    assert.strictEqual(text.indexOf("\n"), text.length - 1)
+    assert.deepStrictEqual(JSON.parse(text), { type: "create", id: "1-0" })
+    assert.strictEqual(text.match(/"id"/g)?.length, 1)
+  })
+
   it("rejects data that is not a JSON object", () => {
-    assert.isTrue(Option.isNone(baseLine(live([1, 2]))))
-    assert.isTrue(Option.isNone(baseLine({ id: "1-0", event: "create", data: "{not json" })))
+    for (const data of ["[1,2]", "{not json", "null", "\"text\"", "1", "{} {}", ""]) {
+      assert.isTrue(Option.isNone(lineOf({ id: "1-0", event: "create", data })), data)
+    }
   })
 
   it.each([
@@ -53,9 +84,8 @@ describe("ExportLine", () => {
   })
 
   it("serialises one NDJSON line per event", () => {
-    const line = toExportLine({ id: "1-0", event: "merge", data: "{}" }, { é: "ü", id: "1-0" })
-    assert.strictEqual(line.text, "{\"é\":\"ü\",\"id\":\"1-0\"}\n")
-    assert.strictEqual(line.bytes, line.text.length + 2)
+    const line = Option.getOrThrow(lineOf({ id: "1-0", event: "merge", data: "{\"é\":\"ü\"}" }))
+    assert.strictEqual(textOf(line), "{\"é\":\"ü\",\"id\":\"1-0\",\"type\":\"merge\"}\n")
     assert.deepStrictEqual([line.id, line.action], ["1-0", "merge"])
   })
 })
