@@ -1,7 +1,6 @@
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
-import { readSettings } from "../config/OpenCtiConfig.js"
-import { ConfigurationError, Setting } from "../config/Setting.js"
+import { ConfigurationError, readSettings, Setting } from "../config/Setting.js"
 import type { Registration } from "../opencti/OpenCti.js"
 import type { AmqpEndpoint } from "./AmqpPublisher.js"
 

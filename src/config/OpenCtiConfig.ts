@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Redacted } from "effect"
 import type { LogLevel } from "effect"
-import { ConfigurationError, Setting } from "./Setting.js"
+import { ConfigurationError, readSettings, Setting } from "./Setting.js"
 
 export type ConnectorType = "EXTERNAL_IMPORT" | "STREAM"
 export type QueueProtocol = "amqp" | "api"
@@ -42,16 +42,6 @@ export interface OpenCtiConfigShape {
   readonly metricsPort: number
   /** Prefix of every metric name: namespace and subsystem joined with `_`, as pycti does. */
   readonly metricsPrefix: string
-}
-
-export type SettingValues<S extends Record<string, Setting<unknown>>> = { readonly [K in keyof S]: S[K] extends Setting<infer A> ? A : never }
-
-/** Reads every setting of a record of settings, failing on the first invalid one. */
-export const readSettings = <S extends Record<string, Setting<unknown>>>(settings: S): Effect.Effect<SettingValues<S>, ConfigurationError> => {
-  const reads: Record<string, Effect.Effect<unknown, ConfigurationError>> = {}
-  for (const [key, setting] of Object.entries(settings)) reads[key] = setting.read
-  // Effect.all keeps the keys; only their value types are lost through Object.entries.
-  return Effect.all(reads) as Effect.Effect<SettingValues<S>, ConfigurationError>
 }
 
 /** How a connector reaches and identifies itself to the OpenCTI platform. */

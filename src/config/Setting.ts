@@ -138,3 +138,13 @@ export const Setting = {
       fallback.join(",")
     )
 }
+
+export type SettingValues<S extends Record<string, Setting<unknown>>> = { readonly [K in keyof S]: S[K] extends Setting<infer A> ? A : never }
+
+/** Reads every setting of a record of settings, failing on the first invalid one. */
+export const readSettings = <S extends Record<string, Setting<unknown>>>(settings: S): Effect.Effect<SettingValues<S>, ConfigurationError> => {
+  const reads: Record<string, Effect.Effect<unknown, ConfigurationError>> = {}
+  for (const [key, setting] of Object.entries(settings)) reads[key] = setting.read
+  // Effect.all keeps the keys; only their value types are lost through Object.entries.
+  return Effect.all(reads) as Effect.Effect<SettingValues<S>, ConfigurationError>
+}

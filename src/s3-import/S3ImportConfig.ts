@@ -1,6 +1,5 @@
 import { Context, Duration, Effect, Layer, Option } from "effect"
-import { readSettings } from "../config/OpenCtiConfig.js"
-import { Setting } from "../config/Setting.js"
+import { readSettings, Setting } from "../config/Setting.js"
 import { TlpMarkingId } from "../stix/TlpMarking.js"
 import type { TlpLevel } from "../stix/TlpMarking.js"
 import type { S3Options } from "../storage/S3ObjectStorage.js"

@@ -1,6 +1,5 @@
 import { Context, DateTime, Duration, Effect, Layer, Option } from "effect"
-import { readSettings } from "../config/OpenCtiConfig.js"
-import { ConfigurationError, Setting } from "../config/Setting.js"
+import { ConfigurationError, readSettings, Setting } from "../config/Setting.js"
 import type { LiveStreamOptions } from "../opencti/LiveStream.js"
 import { beginning } from "../opencti/LiveStreamId.js"
 import type { S3Options } from "../storage/S3ObjectStorage.js"
