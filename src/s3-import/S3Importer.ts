@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Metric, Option, Schedule, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Metric, Option, Result, Schedule, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
@@ -17,6 +17,9 @@ import { S3ImportConfig } from "./S3ImportConfig.js"
 
 /** Objects fetched ahead of the one being sent; nothing is deleted before its own send is confirmed. */
 const prefetch = 4
+
+/** Deletes in flight behind the sends (marks, kept in order, go one at a time). */
+const deletesInFlight = 4
 
 const isFolderMarker = (object: ObjectInfo): boolean => object.key.endsWith("/")
 
@@ -38,31 +41,35 @@ export class S3Importer extends Context.Service<S3Importer, {
       const state = yield* StateStore
       const bucket = config.bucket
       const openCti = yield* OpenCti
+      const finishConcurrency = config.deleteAfterImport ? deletesInFlight : 1
 
-      const importObject = Effect.fn("S3Importer.importObject")(function*(prefix: string, object: ObjectInfo, bytes: Uint8Array, work: PrefixWork) {
+      /** Parses, transforms and sends one file; says whether something was sent. */
+      const sendObject = Effect.fn("S3Importer.sendObject")(function*(prefix: string, object: ObjectInfo, bytes: Uint8Array, work: PrefixWork) {
         const location = { bucket, prefix, key: object.key }
         const bundle = yield* parseBundle(bytes).pipe(inPhase("parse", location))
         const toSend = yield* transform.apply(bundle, { key: object.key, bytes }).pipe(inPhase("transform", location))
-        // Once the platform has the bundle, the delete (or the mark) must follow, whatever interrupts.
-        yield* Effect.uninterruptible(Effect.gen(function*() {
-          if (Option.isSome(toSend)) {
-            const workId = yield* work.id
-            yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
-            yield* Metric.update(ImportMetrics.bundlesSent, 1)
-          }
-          if (config.deleteAfterImport) {
-            yield* storage.delete(bucket, object.key).pipe(inPhase("delete", location))
-            yield* Metric.update(ImportMetrics.filesDeleted, 1)
-          } else {
-            const current = yield* state.get
-            const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
-            yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
-          }
-          yield* work.fileImported
-        }))
-        yield* Metric.update(ImportMetrics.filesImported, 1)
-        yield* Effect.logDebug(Option.isSome(toSend) ? "File imported" : "File had nothing to send")
+        if (Option.isNone(toSend)) return object
+        const workId = yield* work.id
+        yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
+        yield* Metric.update(ImportMetrics.bundlesSent, 1)
+        return object
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
+
+      /** After the send: the delete, or the high-water mark when files are kept. Never interrupted halfway. */
+      const finishObject = Effect.fn("S3Importer.finishObject")(function*(prefix: string, object: ObjectInfo, work: PrefixWork) {
+        const location = { bucket, prefix, key: object.key }
+        if (config.deleteAfterImport) {
+          yield* storage.delete(bucket, object.key).pipe(inPhase("delete", location))
+          yield* Metric.update(ImportMetrics.filesDeleted, 1)
+        } else {
+          const current = yield* state.get
+          const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
+          yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
+        }
+        yield* work.fileImported
+        yield* Metric.update(ImportMetrics.filesImported, 1)
+        yield* Effect.logDebug("File imported")
+      }, Effect.uninterruptible, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
       /** The objects to import under `prefix`, in the order they must be imported. */
       const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
@@ -81,14 +88,29 @@ export class S3Importer extends Context.Service<S3Importer, {
 
       const importPrefix = Effect.fn("S3Importer.importPrefix")(function*(prefix: string) {
         const work = yield* makePrefixWork(openCti, bucket, prefix)
-        yield* pending(prefix).pipe(
+        // Fetches run ahead, sends go one at a time in order, and the delete of a file overlaps the
+        // send of the next ones. A failure travels down as the last element, so every file sent before
+        // it is still deleted before the cycle stops.
+        const stop = yield* Deferred.make<void>()
+        const importing = yield* Effect.forkScoped(pending(prefix).pipe(
+          Stream.interruptWhen(Deferred.await(stop)),
           Stream.mapEffect((object) =>
             storage.get(bucket, object.key).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
               Effect.tap((bytes) => Metric.update(ImportMetrics.bytesRead, bytes.byteLength)),
               Effect.map((bytes) => [object, bytes] as const)
             ), { concurrency: prefetch }),
-          Stream.runForEach(([object, bytes]) => importObject(prefix, object, bytes, work))
+          Stream.mapEffect(([object, bytes]) => sendObject(prefix, object, bytes, work)),
+          Stream.result,
+          Stream.mapEffect(Result.match({
+            onSuccess: (object) => Effect.result(finishObject(prefix, object, work)),
+            onFailure: (error) => Effect.succeed(Result.fail(error))
+          }), { concurrency: finishConcurrency }),
+          Stream.runForEach(Result.match({ onSuccess: () => Effect.void, onFailure: Effect.fail }))
+        ))
+        // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
+        yield* Fiber.join(importing).pipe(
+          Effect.onInterrupt(() => Deferred.succeed(stop, undefined).pipe(Effect.andThen(Fiber.await(importing))))
         )
         const count = yield* work.complete
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))

@@ -124,14 +124,18 @@ describe("the S3 import over AMQP", () => {
       const error = yield* Effect.flip(cycle)
       assert.strictEqual(error._tag, "ImportError")
       assert.strictEqual(error.phase, "send")
-      assert.strictEqual(error.key, "ACI_TI/2.json")
       assert.include(error.message, "CONNECTION_FORCED")
-      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json", "ACI_TI/3.json"])
+      // The delete of a file overlaps the send of the next: the restart, made while deleting the first
+      // file, may fail the second or the third. Whichever fails is kept with every later file.
+      const all = ["ACI_TI/1.json", "ACI_TI/2.json", "ACI_TI/3.json"]
+      const failed = all.indexOf(error.key ?? "")
+      assert.isAtLeast(failed, 1)
+      assert.deepStrictEqual(world.keys(), all.slice(failed))
       const messages = (yield* Effect.promise(() => takeMessages(broker, push.queue))).map(decodeMessage)
-      assert.lengthOf(messages, 1)
+      assert.isAtMost(messages.length, failed)
       const work = latestWork()
       assert.strictEqual(work?.toProcessed?.inError, true)
-      assert.include(work?.toProcessed?.message, "ACI_TI/2.json")
+      assert.include(work?.toProcessed?.message, error.key)
     }).pipe(Effect.provide(world.layer), Effect.timeout(Duration.seconds(90)))
   })
 })

@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import type { Duration } from "effect"
 import { OpenCti, OpenCtiError } from "../../src/opencti/OpenCti.js"
 
 export type OpenCtiCall =
@@ -14,6 +15,8 @@ export interface OpenCtiFake {
   readonly calls: Array<OpenCtiCall>
   /** Makes the n-th (1-based) bundle push fail. */
   failPushNumber?: number
+  /** How long each bundle push takes (on the test clock). */
+  pushDelay?: Duration.Input
   connectorState: string | null
   /** The platform's answer to the next ping instead of the echo of the sent state (a reset from the UI). */
   nextPingAnswer?: string | null
@@ -56,7 +59,7 @@ export const makeOpenCtiFake = (): OpenCtiFake => {
         workToProcessed: (workId, message, inError) => Effect.sync(() => void fake.calls.push({ op: "workToProcessed", workId, message, inError })),
         workAddExpectations: (workId, expectations) => Effect.sync(() => void fake.calls.push({ op: "workAddExpectations", workId, expectations })),
         pushBundle: (bundle, workId) =>
-          Effect.suspend(() => {
+          Effect.andThen(fake.pushDelay === undefined ? Effect.void : Effect.sleep(fake.pushDelay), () => {
             pushes += 1
             if (pushes === fake.failPushNumber) {
               return Effect.fail(new OpenCtiError({ operation: "stixBundlePush", status: 200, code: "UNSUPPORTED_ERROR", retryable: false, message: "Invalid bundle" }))

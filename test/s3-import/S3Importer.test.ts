@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option } from "effect"
+import type { Duration } from "effect"
 import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
@@ -10,6 +11,7 @@ import * as Transforms from "../../src/s3-import/Transforms.js"
 import { StateStore } from "../../src/state/StateStore.js"
 import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
 import type { MemoryBuckets } from "../../src/storage/MemoryObjectStorage.js"
+import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
 import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
 import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
 
@@ -48,7 +50,12 @@ interface World {
   readonly layer: Layer.Layer<S3Importer | StateStore, unknown>
 }
 
-const makeWorld = (env: Record<string, string> = {}): World => {
+/** Deletes that take `delay` on the test clock, so that a delete can be in flight when a test stops the import. */
+const slowDeletes = (delay: Duration.Input) =>
+  Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
+    ObjectStorage.of({ ...inner, delete: (bucket, key) => Effect.andThen(Effect.sleep(delay), inner.delete(bucket, key)) })))
+
+const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input } = {}): World => {
   const objects = new Map<string, MemoryObjectStorage.StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
   const openCti = makeOpenCtiFake()
@@ -57,7 +64,13 @@ const makeWorld = (env: Record<string, string> = {}): World => {
   )
   const state = StateStore.layerMemory()
   const importer = S3Importer.layer.pipe(
-    Layer.provide([MemoryObjectStorage.layer(buckets, { pageSize: 7 }), Transforms.layer, BundleSender.layerApi]),
+    Layer.provide([
+      options.deleteDelay === undefined
+        ? MemoryObjectStorage.layer(buckets, { pageSize: 7 })
+        : slowDeletes(options.deleteDelay).pipe(Layer.provide(MemoryObjectStorage.layer(buckets, { pageSize: 7 }))),
+      Transforms.layer,
+      BundleSender.layerApi
+    ]),
     Layer.provide(openCti.layer),
     Layer.provideMerge(state),
     Layer.provide(config)
@@ -224,6 +237,32 @@ describe("S3Importer", () => {
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(exit._tag === "Failure")
       assert.deepStrictEqual(world.keys(), ["ACI_TI/3.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("on a shutdown mid-prefix, deletes every file it sent, sends no more, and closes the work as processed", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI,ACI_Vuln" }, { deleteDelay: "1500 millis" })
+    world.openCti.pushDelay = "1 second"
+    for (let index = 0; index < 10; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
+    world.put("ACI_Vuln/1.json", bundle("v1"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+      yield* settle
+      yield* TestClock.adjust("2500 millis")
+      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let second = 0; second < 10; second++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      yield* Fiber.join(stopping)
+      const sent = pushedBundleIds(world).map((id) => `ACI_TI/${id.slice("bundle--".length)}.json`)
+      assert.isAtLeast(sent.length, 2)
+      assert.isBelow(sent.length, 10)
+      assert.deepStrictEqual(world.keys(), [...Array.from({ length: 10 }, (_, index) => `ACI_TI/${index}.json`).filter((key) => !sent.includes(key)), "ACI_Vuln/1.json"])
+      const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
+      assert.deepStrictEqual(closed.map((call) => [call.inError, call.message]), [
+        [false, `S3 prefix 'ACI_TI' stopped by a shutdown after ${sent.length} file(s) ingested`]
+      ])
     }).pipe(Effect.provide(world.layer))
   })
 
