@@ -8,6 +8,7 @@ import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvent
 import { getText, listAllKeys } from "../support/S3Bucket.js"
 import { makeS3Client, s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
+import { exporterEnv } from "./exporterEnv.js"
 
 const TOKEN = "exporter-token"
 const CONNECTOR_ID = "7f0d8d8e-6a7c-4d1b-9d0e-5b8f3c2a1e01"
@@ -35,26 +36,8 @@ const events = [
   platformEvent("delete", malware(3), { id: "1730000000006-0" })
 ]
 
-const env = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) => {
-  const { hostname, port } = new URL(s3.endpoint)
-  return layerRecord({
-    OPENCTI_URL: standIn.url,
-    OPENCTI_TOKEN: TOKEN,
-    CONNECTOR_ID,
-    CONNECTOR_METRICS_PORT: "0",
-    CONNECTOR_LIVE_STREAM_ID: "live",
-    CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "false",
-    MINIO_ENDPOINT: hostname,
-    MINIO_PORT: port,
-    MINIO_BUCKET: "export",
-    MINIO_FOLDER: "opencti-stream",
-    MINIO_ACCESS_KEY: s3.accessKeyId,
-    MINIO_SECRET_KEY: s3.secretAccessKey,
-    WRITE_EVERY_SEC: "1",
-    WRITE_MAX_EVENTS: "4",
-    ...overrides
-  })
-}
+const env = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) =>
+  layerRecord(exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { CONNECTOR_METRICS_PORT: "0", WRITE_EVERY_SEC: "1", WRITE_MAX_EVENTS: "4", ...overrides }))
 
 const exporter = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) =>
   StreamExportApp.run.pipe(Effect.provide(StreamExportApp.ConfigLayer), Effect.provide(env(standIn, s3, overrides)))

@@ -8,30 +8,15 @@ import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.
 import { getText, listAllKeys } from "../support/S3Bucket.js"
 import { makeS3Client, s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
+import { exporterEnv } from "./exporterEnv.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
 const TOKEN = "process-token"
 const CONNECTOR_ID = "2c9e4f0a-1b3d-4e5f-8a6b-7c8d9e0f1a2b"
 
-const exporterEnv = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) => {
-  const { hostname, port } = new URL(s3.endpoint)
-  return {
-    OPENCTI_URL: standIn.url,
-    OPENCTI_TOKEN: TOKEN,
-    CONNECTOR_ID,
-    CONNECTOR_LOG_LEVEL: "info",
-    CONNECTOR_LIVE_STREAM_ID: "live",
-    CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "false",
-    MINIO_ENDPOINT: hostname,
-    MINIO_PORT: port,
-    MINIO_BUCKET: "export",
-    MINIO_FOLDER: "opencti-stream",
-    MINIO_ACCESS_KEY: s3.accessKeyId,
-    MINIO_SECRET_KEY: s3.secretAccessKey,
-    ...overrides
-  }
-}
+const processEnv = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) =>
+  exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { CONNECTOR_LOG_LEVEL: "info", ...overrides })
 
 /** The exporter process for the enclosing scope: killed (SIGKILL) when the scope closes, if still running. */
 const exporterProcess = (env: Record<string, string>) =>
@@ -87,7 +72,7 @@ describe("stream-export process", () => {
       const s3 = yield* s3ServerScoped()
       const initial = 3_000
       const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { events: syntheticEvents(initial, { payloadBytes: 600 }), heartbeatIntervalMs: 300 } })
-      const env = exporterEnv(standIn, s3, { WRITE_EVERY_SEC: "1", WRITE_MAX_EVENTS: "97" })
+      const env = processEnv(standIn, s3, { WRITE_EVERY_SEC: "1", WRITE_MAX_EVENTS: "97" })
       let next = 0
       const appendLive = (count: number) => {
         standIn.stream.append(...Array.from({ length: count }, () => platformEvent("create", malware(next++))))
@@ -133,7 +118,7 @@ describe("stream-export process", () => {
     Effect.gen(function*() {
       const s3 = yield* s3ServerScoped()
       const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { heartbeatIntervalMs: 300 } })
-      const run = yield* exporterProcess(exporterEnv(standIn, s3, { WRITE_EVERY_SEC: "3600" }))
+      const run = yield* exporterProcess(processEnv(standIn, s3, { WRITE_EVERY_SEC: "3600" }))
       yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
       standIn.stream.append(...Array.from({ length: 25 }, (_, index) => platformEvent("create", malware(index))))
       yield* waitUntil(Effect.sync(() => standIn.stream.connections[0]?.eventsSent ?? 0), (sent) => sent === 25)
