@@ -21,7 +21,7 @@ const REWRITTEN_TYPES: ReadonlySet<string> = new Set([
 ])
 
 /** The platform's standard id of the object types the platform deduplicates by content. */
-const standardIdOf = (object: StixObject): string | undefined => {
+export const standardIdOf = (object: StixObject): string | undefined => {
   switch (object.type) {
     case "vulnerability":
       return vulnerabilityId(field(object, "name"))

@@ -1,14 +1,7 @@
 import { Option, Predicate, Schema } from "effect"
 import { decodeText, StixBundle, type StixObject } from "../../../src/stix/Bundle.js"
-import {
-  courseOfActionId,
-  identityId,
-  indicatorId,
-  infrastructureId,
-  malwareId,
-  noteId,
-  vulnerabilityId
-} from "../../../src/stix/StixId.js"
+import { standardIdOf } from "../../../src/stix/aci/idRewrite.js"
+import { noteId, vulnerabilityId } from "../../../src/stix/StixId.js"
 import { tlpMarkingId } from "../../../src/stix/TlpMarking.js"
 import type { GoldenCase } from "./goldenCases.js"
 
@@ -35,27 +28,6 @@ export const d1OnlyOriginalFileAttached = (object: StixObject): StixObject =>
     }
     : object
 
-const standardIdOf = (object: StixObject): string | undefined => {
-  switch (object.type) {
-    case "vulnerability":
-      return vulnerabilityId(string(object, "name"))
-    case "infrastructure":
-      return infrastructureId(string(object, "name"))
-    case "malware":
-      return malwareId(string(object, "name"))
-    case "identity":
-      return identityId(string(object, "name"), string(object, "identity_class"))
-    case "course-of-action":
-      return courseOfActionId(
-        string(object, "name"),
-        Predicate.isString(object["x_mitre_id"]) ? object["x_mitre_id"] : undefined
-      )
-    case "indicator":
-      return indicatorId(string(object, "pattern"))
-    default:
-      return undefined
-  }
-}
 
 /**
  * D2: every top-level `*_ref` / `*_refs` follows the id rewrite. A reference in the expectation to an
