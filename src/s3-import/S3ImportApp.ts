@@ -1,8 +1,6 @@
 import { Effect, Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
-import { OpenCti } from "../opencti/OpenCti.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
@@ -21,15 +19,13 @@ const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3Objec
 
 const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : BundleSender.layerApi)))
 
-const PlatformLayer = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
-
 /** The importer with every real adapter; needs only the configuration. */
 export const ImporterLayer = S3Importer.layer.pipe(
   Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer()]),
-  Layer.provide(PlatformLayer)
+  Layer.provide(Connector.layerPlatform)
 )
 
 /** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
 export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(
-  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer.pipe(Layer.provide(PlatformLayer))))
+  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer.pipe(Layer.provide(Connector.layerPlatform))))
 )

@@ -1,9 +1,7 @@
 import { Effect, Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
 import { LiveStream } from "../opencti/LiveStream.js"
-import { OpenCti } from "../opencti/OpenCti.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
@@ -19,15 +17,13 @@ const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3O
 
 const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
 
-const PlatformLayer = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
-
 /** The exporter with every real adapter; needs only the configuration. */
 export const ExporterLayer = StreamExporter.layer.pipe(
   Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer()]),
-  Layer.provide(PlatformLayer)
+  Layer.provide(Connector.layerPlatform)
 )
 
 /** Runs the stream exporter until it fails or is stopped, next to the operations server. */
 export const run = Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(
-  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer.pipe(Layer.provide(PlatformLayer))))
+  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer.pipe(Layer.provide(Connector.layerPlatform))))
 )

@@ -121,12 +121,13 @@ export const identityView = (identity: IdentityRecord) => ({
   name: identity.name
 })
 
-export const vulnerabilityView = (vulnerability: VulnerabilityRecord) => ({
+/** The fields every domain object view has, all dated `at`. */
+const domainObjectFields = (at: string) => ({
   spec_version: "2.1",
-  created_at: vulnerability.x_opencti_modified_at,
-  updated_at: vulnerability.x_opencti_modified_at,
-  created: vulnerability.x_opencti_modified_at,
-  modified: vulnerability.x_opencti_modified_at,
+  created_at: at,
+  updated_at: at,
+  created: at,
+  modified: at,
   revoked: false,
   confidence: 100,
   lang: "en",
@@ -134,7 +135,11 @@ export const vulnerabilityView = (vulnerability: VulnerabilityRecord) => ({
   objectOrganization: [],
   objectLabel: [],
   externalReferences: emptyConnection(),
-  importFiles: emptyConnection(),
+  importFiles: emptyConnection()
+})
+
+export const vulnerabilityView = (vulnerability: VulnerabilityRecord) => ({
+  ...domainObjectFields(vulnerability.x_opencti_modified_at),
   ...vulnerability.fields,
   __typename: "Vulnerability",
   id: vulnerability.id,
@@ -156,19 +161,7 @@ export const noteView = (note: NoteRecord, platform: Platform) => {
     standard_id: note.standard_id,
     entity_type: "Note",
     parent_types: [...STIX_DOMAIN_PARENTS, "Container"],
-    spec_version: "2.1",
-    created_at: note.created_at,
-    updated_at: note.created_at,
-    created: note.created_at,
-    modified: note.created_at,
-    revoked: false,
-    confidence: 100,
-    lang: "en",
-    objectMarking: [],
-    objectOrganization: [],
-    objectLabel: [],
-    externalReferences: emptyConnection(),
-    importFiles: emptyConnection(),
+    ...domainObjectFields(note.created_at),
     objects: {
       pageInfo: pageInfo(objects.length),
       edges: objects.map((vulnerability) => ({
