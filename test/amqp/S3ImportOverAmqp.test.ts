@@ -124,7 +124,8 @@ describe("the S3 import over AMQP", () => {
       const error = yield* Effect.flip(cycle)
       assert.strictEqual(error._tag, "ImportError")
       assert.strictEqual(error.phase, "send")
-      assert.include(error.message, "CONNECTION_FORCED")
+      // The broker either closes the connection (CONNECTION_FORCED) or is gone before it can say so.
+      assert.match(error.message, /RabbitMQ connection: .*(CONNECTION_FORCED|ECONNRESET|ECONNREFUSED|closed)/)
       // The delete of a file overlaps the send of the next: the restart, made while deleting the first
       // file, may fail the second or the third. Whichever fails is kept with every later file.
       const all = ["ACI_TI/1.json", "ACI_TI/2.json", "ACI_TI/3.json"]
