@@ -22,6 +22,11 @@ import type { S3ServerHandle } from "../test/support/S3Server.js"
  * printed with the figures. The exporter runs twice: as the image runs it (with the NODE_OPTIONS of the
  * Dockerfile), and with `--max-old-space-size=128` added, as a container with a memory limit may set
  * it. BENCH_NODE_OPTIONS (comma-separated) replaces the two.
+ *
+ * A third reader, the floor, is the bare reader plus the work no exporter can skip, with no framework
+ * and no upload: each event's data is validated with `JSON.parse`, its line is encoded into a batch
+ * buffer, and each batch of WRITE_MAX_EVENTS (5 000) is hashed with SHA-256 as signing its upload
+ * requires. It shows how much of the exporter's time is that work and how much is the rest.
  * Run with `npx tsx bench/stream-export.ts`; prints one JSON object.
  */
 
@@ -35,16 +40,22 @@ const imageNodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(new 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const bareReader = `
+/** A reader that does `work` with each event's data (none for the bare reader). */
+const reader = (work: string) => `
 import { EventSource } from "eventsource"
+import { createHash } from "node:crypto"
 const count = Number(process.env.COUNT)
 let received = 0
 let started = 0
+let batch = Buffer.allocUnsafe(8 * 1024 * 1024)
+let bytes = 0
+let events = 0
 const source = new EventSource(process.env.URL, {
   fetch: (input, init) => fetch(input, { ...init, headers: { "Last-Event-ID": "0-0", ...init.headers, authorization: "Bearer " + process.env.TOKEN } })
 })
 source.addEventListener("connected", () => { started = performance.now() })
-source.addEventListener("create", () => {
+source.addEventListener("create", (event) => {
+  ${work}
   received += 1
   if (received === count) {
     source.close()
@@ -53,18 +64,34 @@ source.addEventListener("create", () => {
 })
 `
 
-/** Seconds a bare `eventsource` client takes to receive every event, from its `connected` event. */
-const bareRead = (url: string) =>
+const bareReader = reader("")
+
+const floorReader = reader(`
+  if (typeof JSON.parse(event.data) !== "object") throw new Error("not an object")
+  if (bytes + event.data.length * 3 + 64 > batch.length) batch = Buffer.allocUnsafe(batch.length * 2)
+  bytes += batch.write(event.data.slice(0, event.data.lastIndexOf("}")), bytes)
+  bytes += batch.write(",\\"id\\":\\"" + event.lastEventId + "\\"}\\n", bytes)
+  if (++events === 5000) {
+    createHash("sha256").update(batch.subarray(0, bytes)).digest("hex")
+    bytes = 0
+    events = 0
+  }
+`)
+
+/** Seconds a reader child process takes to receive every event, from its `connected` event. */
+const timedRead = (url: string, script: string) =>
   new Promise<number>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", bareReader], {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       cwd: new URL("..", import.meta.url),
       env: { ...process.env, URL: `${url}/stream/live`, TOKEN: token, COUNT: String(count) },
       stdio: ["ignore", "pipe", "inherit"]
     })
     let output = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(output).ms / 1000) : reject(new Error(`the bare reader exited with ${code}`))))
+    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(output).ms / 1000) : reject(new Error(`a reader exited with ${code}`))))
   })
+
+const bareRead = (url: string) => timedRead(url, bareReader)
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 const cpuSeconds = (pid: number): number => {
@@ -134,11 +161,19 @@ try {
     const bareRate = Math.round(count / (((bareSeconds[index] ?? 0) + (bareSeconds[index + 1] ?? 0)) / 2))
     exporter.push({ ...run, bareEventsPerSecond: bareRate, ratio: Number((run.eventsPerSecond / bareRate).toFixed(2)) })
   }
+  const floorSeconds = await timedRead(standIn.url, floorReader)
+  const bareRateAroundFloor = count / (((bareSeconds.at(-1) ?? 0) + (await bareRead(standIn.url))) / 2)
   console.log(JSON.stringify({
     machine: { cpus: availableParallelism(), loadAverage1m: { before: Number(loadBefore[0]?.toFixed(2)), after: Number(loadavg()[0]?.toFixed(2)) } },
     events: count,
     eventBytes: events.at(0).data.length,
     bareEventSource: { seconds: bareSeconds.map((seconds) => Number(seconds.toFixed(2))) },
+    floor: {
+      work: "bare reader + JSON.parse + UTF-8 encode + SHA-256 per batch, no framework, no upload",
+      seconds: Number(floorSeconds.toFixed(2)),
+      eventsPerSecond: Math.round(count / floorSeconds),
+      ratio: Number((count / floorSeconds / bareRateAroundFloor).toFixed(2))
+    },
     exporter,
     goals: { ratio: 0.5, peakRssMb: 256 }
   }, null, 2))

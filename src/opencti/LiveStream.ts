@@ -3,7 +3,7 @@ import { EventSource } from "eventsource"
 import type { ErrorEvent, FetchLike, FetchLikeResponse } from "eventsource"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
-import { earlier, LiveStreamId } from "./LiveStreamId.js"
+import { IdTrail, LiveStreamId } from "./LiveStreamId.js"
 
 /** One data event of a live stream, as received: its `data` is untrusted JSON text. */
 export interface LiveEvent {
@@ -103,16 +103,9 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
 
   const messages = Stream.callback<Message, LiveStreamError>((queue) =>
     Effect.gen(function*() {
-      // The last id received and the one before it: a reconnect resumes from the earlier of the two,
-      // so that a group of events sharing an id is received whole (see LiveStreamId.resumePoint).
-      let last = position.startFrom
-      let beforeLast = position.startFrom
-      const received = (id: string) => {
-        if (id !== last) {
-          beforeLast = last
-          last = id
-        }
-      }
+      // A reconnect resumes before the last run of equal ids, so that a group of events sharing an id
+      // is received whole.
+      const received = new IdTrail()
       // The data of the latest group: what a reconnect sends again of it is dropped, not delivered twice.
       let group: { readonly id: string; readonly data: Array<string> } = { id: position.startFrom, data: [] }
       const isRepeat = (id: string, data: string): boolean => {
@@ -139,7 +132,7 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
 
       // Last-Event-ID comes from here on every connection, the first one included (after a restart).
       const fetchStream: FetchLike = (input, init) =>
-        fetch(input, { ...init, headers: { ...init.headers, ...headers, "Last-Event-ID": earlier(beforeLast, last) } })
+        fetch(input, { ...init, headers: { ...init.headers, ...headers, "Last-Event-ID": received.resumePoint(position.startFrom) } })
           .then((response) => paced(response, drain))
 
       const source = yield* Effect.acquireRelease(
@@ -148,7 +141,7 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
       )
       source.addEventListener("connected", () => emit({ _tag: "Connected" }))
       source.addEventListener("heartbeat", (event: MessageEvent) => {
-        if (isLiveStreamId(event.lastEventId)) received(event.lastEventId)
+        if (isLiveStreamId(event.lastEventId)) received.add(event.lastEventId)
         emit({ _tag: "Heartbeat" })
       })
       for (const name of dataEvents) {
@@ -157,7 +150,7 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
           if (!isLiveStreamId(id) || typeof event.data !== "string") {
             return fail(new LiveStreamError({ streamId, reason: "protocol", eventId: id, message: `live stream ${streamId}: a ${name} event without a valid id` }))
           }
-          received(id)
+          received.add(id)
           emit(isRepeat(id, event.data) ? { _tag: "Heartbeat" } : { _tag: "Event", event: { id, event: name, data: event.data } })
         })
       }

@@ -26,16 +26,40 @@ export const compare = (a: string, b: string): number => {
 export const earlier = (a: string, b: string): string => (compare(a, b) <= 0 ? a : b)
 
 /**
- * Where to resume so that nothing after `ids` is missed, given the resume point `previous` before them.
+ * The ids received so far, reduced to what a resume needs: the last id, and the last one before the
+ * run of events sharing it. Only these two are kept, not every id: an id is a slice of the text the
+ * stream arrived in, and holding it would hold that whole text.
  *
  * The platform gives one id to a whole group of events (the dependencies of an event share its id),
  * and a resume from that id skips whatever of the group has not arrived yet. So the resume point is
  * before the last run of equal ids: a restart may repeat that run, it cannot lose its tail.
  */
-export const resumePoint = (previous: string, ids: ReadonlyArray<string>): string => {
-  const last = ids.at(-1)
-  if (last === undefined) return previous
-  let index = ids.length - 1
-  while (index >= 0 && ids[index] === last) index--
-  return earlier(ids[index] ?? previous, last)
+export class IdTrail {
+  #last: string | undefined = undefined
+  #beforeLastRun: string | undefined = undefined
+
+  /** The trail of `ids`, in stream order. */
+  static of(ids: Iterable<string>): IdTrail {
+    const trail = new IdTrail()
+    for (const id of ids) trail.add(id)
+    return trail
+  }
+
+  /** Follows one more id, in stream order. */
+  add(id: string): void {
+    if (id !== this.#last) {
+      this.#beforeLastRun = this.#last
+      this.#last = id
+    }
+  }
+
+  /** The last id followed, if any. */
+  get last(): string | undefined {
+    return this.#last
+  }
+
+  /** Where to resume so that nothing after the ids followed is missed, given the resume point `previous` before them. */
+  resumePoint(previous: string): string {
+    return this.#last === undefined ? previous : earlier(this.#beforeLastRun ?? previous, this.#last)
+  }
 }

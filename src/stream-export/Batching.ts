@@ -1,9 +1,11 @@
 import { Duration, Schedule, Sink, Stream } from "effect"
+import { IdTrail } from "../opencti/LiveStreamId.js"
 import type { ExportLine } from "./ExportLine.js"
 
-/** The events of one object: their ids in stream order, and the NDJSON body. */
+/** The events of one object: how many, the trail of their ids (where a restart resumes), and the NDJSON body. */
 export interface Batch {
-  readonly ids: ReadonlyArray<string>
+  readonly events: number
+  readonly ids: IdTrail
   readonly body: Uint8Array
 }
 
@@ -20,7 +22,8 @@ export interface BatchLimits {
  * and the batch holds its bytes in one buffer until the write.
  */
 interface BatchBuilder {
-  readonly ids: Array<string>
+  events: number
+  readonly ids: IdTrail
   body: Buffer
   bytes: number
 }
@@ -38,11 +41,12 @@ const append = (batch: BatchBuilder, line: ExportLine): BatchBuilder => {
   }
   batch.bytes += batch.body.write(line.head, batch.bytes)
   batch.bytes += batch.body.write(line.tail, batch.bytes)
-  batch.ids.push(line.id)
+  batch.events += 1
+  batch.ids.add(line.id)
   return batch
 }
 
-const toBatch = (batch: BatchBuilder): Batch => ({ ids: batch.ids, body: batch.body.subarray(0, batch.bytes) })
+const toBatch = (batch: BatchBuilder): Batch => ({ events: batch.events, ids: batch.ids, body: batch.body.subarray(0, batch.bytes) })
 
 /**
  * Groups lines into batches by time, count and bytes. This is `Stream.groupedWithin` (itself
@@ -59,8 +63,8 @@ export const batched = (limits: BatchLimits) => <E, R>(lines: Stream.Stream<Expo
       lines,
       Sink.reduceWhile(
         // The builder belongs to this one aggregation: filling it in place keeps a batch linear to build.
-        (): BatchBuilder => ({ ids: [], body: Buffer.allocUnsafe(capacity), bytes: 0 }),
-        (batch) => batch.ids.length < limits.maxEvents && batch.bytes < limits.maxBytes,
+        (): BatchBuilder => ({ events: 0, ids: new IdTrail(), body: Buffer.allocUnsafe(capacity), bytes: 0 }),
+        (batch) => batch.events < limits.maxEvents && batch.bytes < limits.maxBytes,
         append
       ).pipe(Sink.map((batch) => {
         capacity = batch.body.length

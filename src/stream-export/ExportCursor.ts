@@ -1,6 +1,7 @@
 import { DateTime, Effect, Option, Schema } from "effect"
 import type { LivePosition } from "../opencti/LiveStream.js"
-import { earlier, LiveStreamId, resumePoint } from "../opencti/LiveStreamId.js"
+import { earlier, LiveStreamId } from "../opencti/LiveStreamId.js"
+import type { IdTrail } from "../opencti/LiveStreamId.js"
 import type { ConnectorState } from "../state/StateStore.js"
 import type { FirstStart } from "./StreamExportConfig.js"
 import { StreamExportError } from "./StreamExportError.js"
@@ -71,11 +72,11 @@ export const toState = (cursor: ExportCursor): ConnectorState => ({
   file_count: cursor.fileCount
 })
 
-/** The cursor once object `fileNumber`, holding the events `ids` in order, is written. */
-export const afterObject = (cursor: ExportCursor, fileNumber: number, ids: ReadonlyArray<string>): ExportCursor => ({
-  startFrom: resumePoint(cursor.startFrom, ids),
+/** The cursor once object `fileNumber`, holding the events of `ids`, is written. */
+export const afterObject = (cursor: ExportCursor, fileNumber: number, ids: IdTrail): ExportCursor => ({
+  startFrom: ids.resumePoint(cursor.startFrom),
   recoverUntil: cursor.recoverUntil,
-  lastWrittenMsgId: Option.orElse(Option.fromUndefinedOr(ids.at(-1)), () => cursor.lastWrittenMsgId),
+  lastWrittenMsgId: Option.orElse(Option.fromUndefinedOr(ids.last), () => cursor.lastWrittenMsgId),
   fileCount: fileNumber
 })
 

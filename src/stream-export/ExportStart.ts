@@ -1,4 +1,5 @@
 import { Effect, Option, Stream } from "effect"
+import { IdTrail } from "../opencti/LiveStreamId.js"
 import type { StateStore } from "../state/StateStore.js"
 import type { ObjectStorage } from "../storage/ObjectStorage.js"
 import type { Committer } from "./Committer.js"
@@ -38,7 +39,7 @@ export const startCursor = Effect.fn("StreamExporter.startCursor")(function*(
     case "Uncommitted": {
       const body = yield* storage.get(bucket, check.key).pipe(inPhase("reconcile", { key: check.key }))
       const ids = yield* objectIds(check.key, body)
-      const adopted = ExportCursor.afterObject(initial, check.fileNumber, ids)
+      const adopted = ExportCursor.afterObject(initial, check.fileNumber, IdTrail.of(ids))
       yield* commit(adopted)
       yield* Effect.logWarning("Object written before a stop but not committed: committed as it is").pipe(
         Effect.annotateLogs({ key: check.key, last_written_msg_id: Option.getOrElse(adopted.lastWrittenMsgId, () => "") })

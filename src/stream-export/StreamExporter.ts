@@ -43,7 +43,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         const next = ExportCursor.afterObject(cursor, fileNumber, batch.ids)
         // Once the object is written its commit must follow, whatever interrupts.
         const key = yield* Effect.uninterruptible(Effect.tap(write(fileNumber, batch), () => commit(next)))
-        yield* Effect.logInfo("Batch written").pipe(Effect.annotateLogs({ key, events: batch.ids.length, bytes: batch.body.byteLength, last_written_msg_id: batch.ids.at(-1) }))
+        yield* Effect.logInfo("Batch written").pipe(Effect.annotateLogs({ key, events: batch.events, bytes: batch.body.byteLength, last_written_msg_id: batch.ids.last }))
         return next
       })
 

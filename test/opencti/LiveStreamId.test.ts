@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { compare, epochMillis, LiveStreamId, resumePoint } from "../../src/opencti/LiveStreamId.js"
+import { compare, epochMillis, IdTrail, LiveStreamId } from "../../src/opencti/LiveStreamId.js"
 
 describe("LiveStreamId", () => {
   it("accepts Redis stream ids and the beginning, nothing else", () => {
@@ -24,6 +24,8 @@ describe("LiveStreamId", () => {
     { name: "one group only: the previous point", previous: "5-0", ids: ["7-0", "7-0"], expected: "5-0" },
     { name: "ids out of order (recovery): the earlier", previous: "5-0", ids: ["9-0", "8-0"], expected: "8-0" }
   ])("resume point: $name", ({ previous, ids, expected }) => {
-    assert.strictEqual(resumePoint(previous, ids), expected)
+    const trail = IdTrail.of(ids)
+    assert.strictEqual(trail.resumePoint(previous), expected)
+    assert.strictEqual(trail.last, ids.at(-1))
   })
 })
