@@ -192,6 +192,21 @@ describe("StreamExporter", () => {
       }))
     }))
 
+  it.effect("a group of events sharing one id and split by a batch boundary: start_from is before the group", () =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "3" } })
+      yield* world.run
+      yield* settle
+      yield* Queue.offerAll(world.queue, [event(1), event(2), event(2, { padding: 1 }), event(2, { padding: 2 }), event(3)])
+      yield* settle
+      assert.deepStrictEqual(yield* world.state, Option.some({
+        start_from: idOf(1),
+        recover_until: "1970-01-01T00:00:00Z",
+        last_written_msg_id: idOf(2),
+        file_count: 1
+      }))
+    }))
+
   it.effect("resumes from the state and continues the numbering", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({
