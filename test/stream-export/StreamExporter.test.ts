@@ -199,12 +199,8 @@ describe("StreamExporter", () => {
       yield* settle
       yield* Queue.offerAll(world.queue, [event(1), event(2), event(2, { padding: 1 }), event(2, { padding: 2 }), event(3)])
       yield* settle
-      assert.deepStrictEqual(yield* world.state, Option.some({
-        start_from: idOf(1),
-        recover_until: "1970-01-01T00:00:00Z",
-        last_written_msg_id: idOf(2),
-        file_count: 1
-      }))
+      const cursor = Option.map(yield* world.state, (state) => [state["start_from"], state["last_written_msg_id"]])
+      assert.deepStrictEqual(cursor, Option.some([idOf(1), idOf(2)]))
     }))
 
   it.effect("resumes from the state and continues the numbering", () =>
