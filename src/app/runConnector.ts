@@ -1,26 +1,29 @@
 import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
+import { GlobalFlag } from "effect/cli"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as JsonLogger from "../logging/JsonLogger.js"
 
-/** The tagged fields of a failure worth a log attribute of their own (phase, key, event id, ...). */
-const failureAttributes = (cause: Cause.Cause<unknown>): Record<string, unknown> =>
-  Option.match(Cause.findErrorOption(cause), {
-    onNone: () => ({}),
-    onSome: (error) =>
-      Predicate.isObject(error)
-        ? Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
-        : {}
-  })
-
-const failureMessage = (cause: Cause.Cause<unknown>): string =>
-  Option.match(Cause.findErrorOption(cause), {
+/**
+ * Logs how a connector ended: a stop, or one line naming what failed (its message, the tagged fields
+ * worth an attribute of their own such as phase, key and event id, and the full cause).
+ */
+const logEnd = (cause: Cause.Cause<unknown>) => {
+  if (Cause.hasInterruptsOnly(cause)) return Effect.logInfo("Connector stopped")
+  const error = Cause.findErrorOption(cause)
+  const message = Option.match(error, {
     onNone: () => "stopped by a defect",
     onSome: (error) => (error instanceof Error ? error.message : String(error))
   })
+  const attributes = Option.match(Option.filter(error, Predicate.isObject), {
+    onNone: () => ({}),
+    onSome: (error) => Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
+  })
+  return Effect.logError(message, cause).pipe(Effect.annotateLogs(attributes))
+}
 
 /**
- * Runs a connector program with the JSON logger its configuration asks for. A failure is logged once,
- * as one line naming what failed (with the full cause) before the process exits non-zero.
+ * Runs a connector program with the JSON logger its configuration asks for (the CLI's --log-level,
+ * when given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
@@ -28,18 +31,16 @@ export const runConnector = <E, R>(
   fallbackName: string
 ) =>
   Effect.scoped(Effect.gen(function*() {
+    const flagLevel = Option.flatten(yield* Effect.serviceOption(GlobalFlag.LogLevel))
     // Configuration errors happen before the connector's own logger exists.
     const context = yield* Layer.build(config).pipe(
-      Effect.tapCause(logFailure),
-      Effect.provide(JsonLogger.layer({ name: fallbackName, level: "Info" }))
+      Effect.tapCause(logEnd),
+      Effect.provide(JsonLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const) }))
     )
     const openCti = Context.get(context, OpenCtiConfig)
     return yield* program.pipe(
-      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.logInfo("Connector stopped") : logFailure(cause))),
+      Effect.tapCause(logEnd),
       Effect.provide(context),
-      Effect.provide(JsonLogger.layer({ name: openCti.connectorName, level: openCti.logLevel }))
+      Effect.provide(JsonLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel) }))
     )
   }))
-
-const logFailure = (cause: Cause.Cause<unknown>) =>
-  Effect.logError(failureMessage(cause), cause).pipe(Effect.annotateLogs(failureAttributes(cause)))

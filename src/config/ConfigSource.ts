@@ -22,10 +22,9 @@ export const flattenYaml = (document: unknown): Record<string, string> => {
 
 const readYaml = (path: string, required: boolean): Effect.Effect<Record<string, string>, ConfigurationError> =>
   Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+    try: async () => flattenYaml(parse(await readFile(path, "utf8"))),
     catch: (cause) => cause
   }).pipe(
-    Effect.map((text) => flattenYaml(parse(text))),
     Effect.catch((cause) =>
       !required && Predicate.hasProperty(cause, "code") && cause.code === "ENOENT"
         ? Effect.succeed({})
@@ -46,7 +45,7 @@ export const makeConfigProvider = (env: Record<string, string | undefined>): Eff
   })
 
 /** The ConfigProvider of a running connector: the process environment over `config.yml`. */
-export const layerProcess = ConfigProvider.layer(Effect.suspend(() => makeConfigProvider(process.env)))
+export const layerProcess = ConfigProvider.layer(makeConfigProvider(process.env))
 
 /** A ConfigProvider from explicit variables only, for tests and embedded runs. */
 export const layerRecord = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))

@@ -27,5 +27,5 @@ export const ImporterLayer = S3Importer.layer.pipe(
 
 /** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
 export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(
-  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer.pipe(Layer.provide(Connector.layerPlatform))))
+  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Connector.layerPlatform)))
 )

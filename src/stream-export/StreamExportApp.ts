@@ -18,12 +18,12 @@ const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3O
 const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
 
 /** The exporter with every real adapter; needs only the configuration. */
-export const ExporterLayer = StreamExporter.layer.pipe(
+const ExporterLayer = StreamExporter.layer.pipe(
   Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer()]),
   Layer.provide(Connector.layerPlatform)
 )
 
 /** Runs the stream exporter until it fails or is stopped, next to the operations server. */
 export const run = Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(
-  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer.pipe(Layer.provide(Connector.layerPlatform))))
+  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer).pipe(Layer.provide(Connector.layerPlatform)))
 )

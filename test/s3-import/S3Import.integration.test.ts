@@ -1,8 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3"
 import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { malwareBundle } from "../support/SampleBundles.js"
@@ -248,6 +251,34 @@ describe("node dist/main.js s3-import", () => {
     const failure = run.logs.find((line) => line.level === "ERROR")
     assert.include(String(failure?.message), "S3_MARKING=\"TLP:PURPLE\" is invalid: expected one of TLP:CLEAR, TLP:WHITE, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED")
     assert.strictEqual(openCti.calls.length, 0)
+  })
+
+  it("lets the CLI's --log-level win over CONNECTOR_LOG_LEVEL", async () => {
+    await putObjects(client, bucket, [{ key: "ACI_TI/one.json", body: bundle("one") }])
+    const quiet = await runConnector("s3-import", env({ CONNECTOR_LOG_LEVEL: "error" }))
+    const verbose = await runConnector("s3-import", env({ CONNECTOR_LOG_LEVEL: "error" }), ["--log-level", "info"])
+
+    assert.deepStrictEqual([quiet.code, verbose.code], [0, 0], verbose.stderr)
+    assert.deepStrictEqual(quiet.logs, [])
+    assert.isTrue(verbose.logs.some((line) => line.level === "INFO"))
+  })
+
+  it("names a CONFIG_FILE that cannot be read or parsed, and --help reads none", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "config-"))
+    const broken = join(directory, "config.yml")
+    await writeFile(broken, "opencti:\n  url: [unclosed\n")
+    try {
+      for (const path of [join(directory, "missing.yml"), broken]) {
+        const run = await runConnector("s3-import", env({ CONFIG_FILE: path }))
+        assert.notStrictEqual(run.code, 0)
+        assert.include(String(run.logs.find((line) => line.level === "ERROR")?.message), `CONFIG_FILE: cannot read ${path}`)
+      }
+      const help = await runConnector("s3-import", env({ CONFIG_FILE: broken }), ["--help"])
+      assert.strictEqual(help.code, 0, help.stderr)
+      assert.include(help.stdout, "USAGE")
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
   })
 
   it("names a missing required variable", async () => {

@@ -25,11 +25,11 @@ export interface ConnectorRun {
 }
 
 /**
- * Starts the built CLI (`node dist/main.js <command>`) with exactly `env` (plus PATH), as a container
- * would run it. Build first (`npm run build`).
+ * Starts the built CLI (`node dist/main.js <command> <flags>`) with exactly `env` (plus PATH), as a
+ * container would run it. Build first (`npm run build`).
  */
-export const startConnector = (command: string, env: Record<string, string>): ConnectorRun => {
-  const child = spawn(process.execPath, [mainScript, command], {
+export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun => {
+  const child = spawn(process.execPath, [mainScript, command, ...flags], {
     env: { PATH: process.env["PATH"] ?? "", CONNECTOR_METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -53,8 +53,8 @@ export const startConnector = (command: string, env: Record<string, string>): Co
 }
 
 /** Runs the CLI to its end (killing it after `timeoutMs`). */
-export const runConnector = async (command: string, env: Record<string, string>, timeoutMs = 120_000) => {
-  const run = startConnector(command, env)
+export const runConnector = async (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = [], timeoutMs = 120_000) => {
+  const run = startConnector(command, env, flags)
   const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs)
   try {
     const exit = await run.exited
