@@ -132,7 +132,7 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
 
       // Last-Event-ID comes from here on every connection, the first one included (after a restart).
       const fetchStream: FetchLike = (input, init) =>
-        fetch(input, { ...init, headers: { ...init.headers, ...headers, "Last-Event-ID": received.resumePoint(position.startFrom) } })
+        fetch(input, { ...init, headers: { ...init.headers, ...headers, "Last-Event-ID": received.resumePoint({ resumePoint: position.startFrom }) } })
           .then((response) => paced(response, drain))
 
       const source = yield* Effect.acquireRelease(

@@ -58,8 +58,14 @@ export class IdTrail {
     return this.#last
   }
 
-  /** Where to resume so that nothing after the ids followed is missed, given the resume point `previous` before them. */
-  resumePoint(previous: string): string {
-    return this.#last === undefined ? previous : earlier(this.#beforeLastRun ?? previous, this.#last)
+  /**
+   * Where to resume so that nothing after the ids followed is missed, given what came before them:
+   * its resume point, and its last id when there was one. When the ids followed are all one run, that
+   * run began before them if `before` ended with the same id, and right after `before.last` otherwise.
+   */
+  resumePoint(before: { readonly resumePoint: string; readonly last?: string | undefined }): string {
+    if (this.#last === undefined) return before.resumePoint
+    if (this.#beforeLastRun !== undefined) return earlier(this.#beforeLastRun, this.#last)
+    return before.last === this.#last ? before.resumePoint : earlier(before.last ?? before.resumePoint, this.#last)
   }
 }

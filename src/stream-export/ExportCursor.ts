@@ -74,7 +74,7 @@ export const toState = (cursor: ExportCursor): ConnectorState => ({
 
 /** The cursor once object `fileNumber`, holding the events of `ids`, is written. */
 export const afterObject = (cursor: ExportCursor, fileNumber: number, ids: IdTrail): ExportCursor => ({
-  startFrom: ids.resumePoint(cursor.startFrom),
+  startFrom: ids.resumePoint({ resumePoint: cursor.startFrom, last: Option.getOrUndefined(cursor.lastWrittenMsgId) }),
   recoverUntil: cursor.recoverUntil,
   lastWrittenMsgId: Option.orElse(Option.fromUndefinedOr(ids.last), () => cursor.lastWrittenMsgId),
   fileCount: fileNumber

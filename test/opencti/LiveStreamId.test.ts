@@ -22,10 +22,13 @@ describe("LiveStreamId", () => {
     { name: "a single id: the previous point", previous: "5-0", ids: ["6-0"], expected: "5-0" },
     { name: "a trailing group sharing one id: before the group", previous: "5-0", ids: ["6-0", "7-0", "7-0", "7-0"], expected: "6-0" },
     { name: "one group only: the previous point", previous: "5-0", ids: ["7-0", "7-0"], expected: "5-0" },
-    { name: "ids out of order (recovery): the earlier", previous: "5-0", ids: ["9-0", "8-0"], expected: "8-0" }
-  ])("resume point: $name", ({ previous, ids, expected }) => {
+    { name: "ids out of order (recovery): the earlier", previous: "5-0", ids: ["9-0", "8-0"], expected: "8-0" },
+    { name: "one run after another id: right after that id", previous: "4-0", last: "5-0", ids: ["6-0"], expected: "5-0" },
+    { name: "one run that goes on from before: the previous point", previous: "4-0", last: "6-0", ids: ["6-0", "6-0"], expected: "4-0" },
+    { name: "runs of their own: the last run only", previous: "4-0", last: "5-0", ids: ["6-0", "7-0"], expected: "6-0" }
+  ])("resume point: $name", ({ previous, last, ids, expected }) => {
     const trail = IdTrail.of(ids)
-    assert.strictEqual(trail.resumePoint(previous), expected)
+    assert.strictEqual(trail.resumePoint({ resumePoint: previous, last }), expected)
     assert.strictEqual(trail.last, ids.at(-1))
   })
 })

@@ -203,6 +203,17 @@ describe("StreamExporter", () => {
       assert.deepStrictEqual(cursor, Option.some([idOf(1), idOf(2)]))
     }))
 
+  it.effect("one event per object: start_from follows the objects written", () =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "1" } })
+      yield* world.run
+      yield* settle
+      yield* Queue.offerAll(world.queue, [event(1), event(2), event(3)])
+      yield* settle
+      const cursor = Option.map(yield* world.state, (state) => [state["start_from"], state["last_written_msg_id"], state["file_count"]])
+      assert.deepStrictEqual(cursor, Option.some([idOf(2), idOf(3), 3]))
+    }))
+
   it.effect("resumes from the state and continues the numbering", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({
