@@ -1,5 +1,6 @@
-import { Duration, Effect, Redacted, Schedule, Schema } from "effect"
+import { Duration, Effect, Schedule, Schema } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
+import type { HttpClientResponse } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
 import { OpenCtiError } from "./OpenCtiError.js"
 
@@ -31,29 +32,31 @@ export interface GraphqlTransport {
   readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
 }
 
-/** POST `{url}/graphql` with a bearer token; network errors, 5xx and 429 are retried with backoff, a bounded number of times. */
-export const makeGraphqlTransport = (config: OpenCtiConfigShape, retries = 4) =>
+/** Attempts after the first one, for network errors, 5xx, 429 and the platform's retryable codes. */
+const retries = 4
+
+/**
+ * POST `{url}/graphql` and GET of platform paths with a bearer token. Each attempt, from the request to
+ * the end of the answer's body, has `requestTimeout`; failures that a retry can clear are retried with
+ * backoff, a bounded number of times.
+ */
+export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
   Effect.gen(function*() {
     const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(config.token)))
+      HttpClient.mapRequest((request) => request.pipe(HttpClientRequest.prependUrl(config.url), HttpClientRequest.bearerToken(config.token)))
     )
-    const retryPolicy = {
-      while: (error: OpenCtiError) => error.retryable,
-      schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered),
-      times: retries
-    }
 
-    const send = (operation: string, request: HttpClientRequest.HttpClientRequest) =>
+    /** One exchange: a 200 answer read with `read`, any other status an OpenCtiError, retried as a whole. */
+    const exchange = <A>(
+      operation: string,
+      request: HttpClientRequest.HttpClientRequest,
+      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, OpenCtiError>
+    ) =>
       client.execute(request).pipe(
         Effect.mapError((error) => new OpenCtiError({ operation, retryable: true, message: error.message })),
-        // The platform can take long on large bundles; pycti waits 300 s before giving up too.
-        Effect.timeoutOrElse({
-          duration: requestTimeout,
-          orElse: () => Effect.fail(new OpenCtiError({ operation, retryable: true, message: `no answer within ${Duration.format(requestTimeout)}` }))
-        }),
         Effect.flatMap((response) =>
           response.status === 200
-            ? Effect.succeed(response)
+            ? read(response)
             : Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (body) =>
               Effect.fail(new OpenCtiError({
                 operation,
@@ -61,40 +64,47 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape, retries = 4) =>
                 retryable: response.status >= 500 || response.status === 429,
                 message: `HTTP ${response.status}: ${body.slice(0, 500)}`
               })))
-        )
+        ),
+        // The platform can take long on large bundles; pycti waits 300 s before giving up too.
+        Effect.timeoutOrElse({
+          duration: requestTimeout,
+          orElse: () => Effect.fail(new OpenCtiError({ operation, retryable: true, message: `no answer within ${Duration.format(requestTimeout)}` }))
+        }),
+        Effect.retry({
+          while: (error: OpenCtiError) => error.retryable,
+          schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered),
+          times: retries
+        })
       )
 
     const execute = <A>(operation: string, query: string, variables: Record<string, unknown>, schema: Schema.ConstraintDecoder<A>) =>
-      send(operation, HttpClientRequest.post(`${config.url}/graphql`).pipe(HttpClientRequest.bodyJsonUnsafe({ query, variables }))).pipe(
-        Effect.flatMap((response) => Effect.mapError(response.json, (error) => new OpenCtiError({ operation, status: 200, retryable: true, message: `unreadable answer: ${error.message}` }))),
-        Effect.flatMap((body) => Effect.mapError(decodeEnvelope(body), (error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `not a GraphQL answer: ${error.message}` }))),
-        Effect.flatMap((envelope) => {
-          const first = envelope.errors?.[0]
-          if (first !== undefined) {
-            const code = first.extensions?.code
-            return Effect.fail(new OpenCtiError({
-              operation,
-              status: 200,
-              ...(code === undefined ? {} : { code }),
-              retryable: code !== undefined && retryableCodes.has(code),
-              message: first.message
-            }))
-          }
-          return Schema.decodeUnknownEffect(schema)(envelope.data).pipe(
-            Effect.mapError((error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `unexpected answer: ${error.message}` }))
-          )
-        }),
-        Effect.retry(retryPolicy),
-        Effect.withSpan(`OpenCti.${operation}`)
-      )
+      exchange(operation, HttpClientRequest.post("/graphql").pipe(HttpClientRequest.bodyJsonUnsafe({ query, variables })), (response) =>
+        Effect.mapError(response.json, (error) => new OpenCtiError({ operation, status: 200, retryable: true, message: `unreadable answer: ${error.message}` })).pipe(
+          Effect.flatMap((body) => Effect.mapError(decodeEnvelope(body), (error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `not a GraphQL answer: ${error.message}` }))),
+          Effect.flatMap((envelope) => {
+            const first = envelope.errors?.[0]
+            if (first !== undefined) {
+              const code = first.extensions?.code
+              return Effect.fail(new OpenCtiError({
+                operation,
+                status: 200,
+                ...(code === undefined ? {} : { code }),
+                retryable: code !== undefined && retryableCodes.has(code),
+                message: first.message
+              }))
+            }
+            return Schema.decodeUnknownEffect(schema)(envelope.data).pipe(
+              Effect.mapError((error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `unexpected answer: ${error.message}` }))
+            )
+          })
+        )).pipe(Effect.withSpan(`OpenCti.${operation}`))
 
     const download = (path: string) =>
-      send("download", HttpClientRequest.get(`${config.url}${path.startsWith("/") ? "" : "/"}${path}`)).pipe(
-        Effect.flatMap((response) => Effect.mapError(response.arrayBuffer, (error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message }))),
-        Effect.map((buffer) => new Uint8Array(buffer)),
-        Effect.retry(retryPolicy),
-        Effect.withSpan("OpenCti.download", { attributes: { path } })
-      )
+      exchange("download", HttpClientRequest.get(path), (response) =>
+        Effect.mapError(response.arrayBuffer, (error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message }))).pipe(
+          Effect.map((buffer) => new Uint8Array(buffer)),
+          Effect.withSpan("OpenCti.download", { attributes: { path } })
+        )
 
     return { execute, download } satisfies GraphqlTransport
   })

@@ -56,7 +56,8 @@ interface WorldOptions {
   readonly env?: Record<string, string>
   readonly state?: ConnectorState
   readonly objects?: Record<string, string>
-  readonly files?: Record<string, string>
+  /** File contents by storage path, or the HTTP status the platform answers with. */
+  readonly files?: Record<string, string | number>
   readonly failPut?: boolean
   readonly failCommit?: boolean
 }
@@ -84,7 +85,12 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
   const files = options.files ?? {}
   const http = Layer.succeed(HttpClient.HttpClient, HttpClient.make((request, url) => {
     const content = files[decodeURIComponent(url.pathname.replace(/^\/storage\/get\//, ""))]
-    return Effect.succeed(HttpClientResponse.fromWeb(request, content === undefined ? new Response("not found", { status: 404 }) : new Response(content)))
+    const answer = content === undefined
+      ? new Response("not found", { status: 404 })
+      : typeof content === "number"
+      ? new Response("", { status: content })
+      : new Response(content)
+    return Effect.succeed(HttpClientResponse.fromWeb(request, answer))
   }))
   const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "STREAM", name: "Exporter", scope: ["stream"] }), StreamExportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...options.env }))
@@ -288,6 +294,20 @@ describe("StreamExporter", () => {
       const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
       assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "state")
       assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(5), file_count: "3" }))
+    }))
+
+  it.effect("stops when the platform still fails to serve a file after the retries, instead of exporting it empty", () =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ files: { "import/Malware/a.txt": 503 }, state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
+      const fiber = yield* world.run
+      yield* settle
+      yield* Queue.offerAll(world.queue, [event(1, { files: ["a.txt"] })])
+      yield* TestClock.adjust("10 minutes")
+      const exit = yield* Fiber.await(fiber)
+      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "enrich")
+      assert.strictEqual(world.objects().size, 0)
+      assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
     }))
 
   it.effect("stops on a write failure without committing, counting the error", () =>

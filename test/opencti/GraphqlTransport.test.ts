@@ -1,0 +1,68 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Schema } from "effect"
+import { HttpClient, HttpClientResponse } from "effect/http"
+import { TestClock } from "effect/testing"
+import { layerRecord } from "../../src/config/ConfigSource.js"
+import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
+import { makeGraphqlTransport } from "../../src/opencti/GraphqlTransport.js"
+
+/** A transport on a platform that answers each request with the next of `answers` (the last one repeats). */
+const transportAnswering = (answers: ReadonlyArray<() => Response>) => {
+  const requests: Array<string> = []
+  const http = Layer.succeed(HttpClient.HttpClient, HttpClient.make((request, url) => {
+    requests.push(`${request.method} ${url.href} ${request.headers["authorization"]}`)
+    const answer = answers[Math.min(requests.length, answers.length) - 1] ?? (() => new Response("", { status: 500 }))
+    return Effect.succeed(HttpClientResponse.fromWeb(request, answer()))
+  }))
+  const config = OpenCtiConfig.layerFor({ type: "STREAM", name: "Test", scope: ["stream"] }).pipe(
+    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test/base", OPENCTI_TOKEN: "secret", CONNECTOR_ID: "0d4a0c2e-3e0e-4a8e-9d55-1f6b7f6c1b21" }))
+  )
+  return { requests, transport: Effect.flatMap(OpenCtiConfig, makeGraphqlTransport).pipe(Effect.provide(Layer.merge(config, http))) }
+}
+
+/** A 200 answer whose body never ends: the headers came, the rest never will. */
+const stalledBody = () => new Response(new ReadableStream({ start: () => undefined }))
+
+const aboutVersion = Schema.Struct({ about: Schema.Struct({ version: Schema.String }) })
+
+describe("GraphqlTransport", () => {
+  it.effect("sends documents and downloads under the platform URL with the bearer token", () =>
+    Effect.gen(function*() {
+      const { requests, transport } = transportAnswering([
+        () => Response.json({ data: { about: { version: "6.4.0" } } }),
+        () => new Response("file content")
+      ])
+      const { execute, download } = yield* transport
+      assert.deepStrictEqual(yield* execute("about", "query { about { version } }", {}, aboutVersion), { about: { version: "6.4.0" } })
+      assert.strictEqual(new TextDecoder().decode(yield* download("/storage/get/import/a.txt")), "file content")
+      assert.deepStrictEqual(requests, [
+        "POST http://opencti.test/base/graphql Bearer secret",
+        "GET http://opencti.test/base/storage/get/import/a.txt Bearer secret"
+      ])
+    }))
+
+  it.effect("retries 5xx, then answers; a 4xx is not retried", () =>
+    Effect.gen(function*() {
+      const flaky = transportAnswering([() => new Response("busy", { status: 503 }), () => new Response("ok")])
+      const fetched = yield* Effect.forkChild(Effect.flatMap(flaky.transport, ({ download }) => download("/storage/get/a")))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(new TextDecoder().decode(yield* Fiber.join(fetched)), "ok")
+      assert.strictEqual(flaky.requests.length, 2)
+
+      const missing = transportAnswering([() => new Response("gone", { status: 404 })])
+      const { download } = yield* missing.transport
+      const error = yield* Effect.flip(download("/storage/get/a"))
+      assert.deepStrictEqual([error.status, error.retryable, missing.requests.length], [404, false, 1])
+    }))
+
+  it.effect("times out a body that stops coming, and retries it like any attempt", () =>
+    Effect.gen(function*() {
+      const { requests, transport } = transportAnswering([stalledBody])
+      const { download } = yield* transport
+      const fetched = yield* Effect.forkChild(Effect.flip(download("/storage/get/a")))
+      yield* TestClock.adjust("1 hour")
+      const error = yield* Fiber.join(fetched)
+      assert.strictEqual(error.message, "no answer within 5m")
+      assert.strictEqual(requests.length, 5)
+    }))
+})
