@@ -9,6 +9,8 @@ export interface PrefixWork {
   readonly fileImported: Effect.Effect<void>
   /** Closes the work as processed (when one was created), with the number of files in its message. */
   readonly complete: Effect.Effect<number, ImportError>
+  /** Closes the work (when one was created and is still open) for a run that ended with `cause`: in error with the reason, or as processed after a shutdown. */
+  readonly end: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
 }
 
 const describeFailure = (cause: Cause.Cause<unknown>): string =>
@@ -30,18 +32,20 @@ export const makePrefixWork = (openCti: OpenCti["Service"], bucket: string, pref
     const location = { bucket, prefix }
     const processedMessage = (count: number) => `Connector successfully processed S3 prefix '${prefix}': ${count} file(s) ingested`
 
-    yield* Effect.addFinalizer((exit) =>
+    const end = (cause: Cause.Cause<unknown>) =>
       Effect.gen(function*() {
         const workId = yield* Ref.get(created)
-        if (Exit.isSuccess(exit) || Option.isNone(workId) || (yield* Ref.get(closed))) return
+        if (Option.isNone(workId) || (yield* Ref.getAndSet(closed, true))) return
         const count = yield* Ref.get(files)
-        const [message, inError] = Cause.hasInterruptsOnly(exit.cause)
+        const [message, inError] = Cause.hasInterruptsOnly(cause)
           ? [`S3 prefix '${prefix}' stopped by a shutdown after ${count} file(s) ingested`, false]
-          : [`S3 prefix '${prefix}' failed after ${count} file(s) ingested: ${describeFailure(exit.cause)}`, true]
+          : [`S3 prefix '${prefix}' failed after ${count} file(s) ingested: ${describeFailure(cause)}`, true]
         yield* openCti.workToProcessed(workId.value, message, inError).pipe(
           Effect.catch((error) => Effect.logError("Cannot close the work").pipe(Effect.annotateLogs({ work_id: workId.value, reason: error.message })))
         )
-      }))
+      })
+
+    yield* Effect.addFinalizer((exit) => (Exit.isSuccess(exit) ? Effect.void : end(exit.cause)))
 
     const id = Effect.gen(function*() {
       const existing = yield* Ref.get(created)
@@ -62,5 +66,5 @@ export const makePrefixWork = (openCti: OpenCti["Service"], bucket: string, pref
       return count
     })
 
-    return { id, fileImported: Ref.update(files, (count) => count + 1), complete }
+    return { id, fileImported: Ref.update(files, (count) => count + 1), complete, end }
   })

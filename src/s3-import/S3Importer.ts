@@ -1,4 +1,5 @@
-import { Context, Deferred, Effect, Fiber, Layer, Metric, Option, Result, Schedule, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Result, Schedule, Stream } from "effect"
+import { drainOnInterrupt, isFailure } from "../app/shutdown.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
@@ -91,9 +92,9 @@ export class S3Importer extends Context.Service<S3Importer, {
         // Fetches run ahead, sends go one at a time in order, and the delete of a file overlaps the
         // send of the next ones. A failure travels down as the last element, so every file sent before
         // it is still deleted before the cycle stops.
-        const stop = yield* Deferred.make<void>()
-        const importing = yield* Effect.forkScoped(pending(prefix).pipe(
-          Stream.interruptWhen(Deferred.await(stop)),
+        // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
+        yield* drainOnInterrupt((stop) => pending(prefix).pipe(
+          Stream.interruptWhen(stop),
           Stream.mapEffect((object) =>
             storage.get(bucket, object.key).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
@@ -107,11 +108,10 @@ export class S3Importer extends Context.Service<S3Importer, {
             onFailure: (error) => Effect.succeed(Result.fail(error))
           }), { concurrency: finishConcurrency }),
           Stream.runForEach(Result.match({ onSuccess: () => Effect.void, onFailure: Effect.fail }))
-        ))
-        // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
-        yield* Fiber.join(importing).pipe(
-          Effect.onInterrupt(() => Deferred.succeed(stop, undefined).pipe(Effect.andThen(Fiber.await(importing))))
-        )
+        ), (exit) =>
+          isFailure(exit)
+            ? Effect.logError("Files held at stop could not all be imported; they stay in the bucket", exit.cause).pipe(Effect.andThen(work.end(exit.cause)))
+            : Effect.void)
         const count = yield* work.complete
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
       }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))

@@ -1,4 +1,5 @@
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Filter, Layer, Option, Stream } from "effect"
+import { Context, Effect, Filter, Layer, Option, Stream } from "effect"
+import { drainOnInterrupt, isFailure } from "../app/shutdown.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { LiveStream } from "../opencti/LiveStream.js"
 import type { LiveStreamError } from "../opencti/LiveStream.js"
@@ -47,17 +48,18 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         return next
       })
 
-      const exportFrom = (cursor: ExportCursor.ExportCursor, stop: Deferred.Deferred<void>) =>
+      const exportFrom = (cursor: ExportCursor.ExportCursor, stop: Effect.Effect<void>) =>
         liveStream.open(ExportCursor.position(cursor)).pipe(
           // Stopping ends the source only: what is already read flows on and is written.
-          Stream.interruptWhen(Deferred.await(stop)),
+          Stream.interruptWhen(stop),
           Stream.mapArrayEffect(enrich),
           Stream.filterMap(Filter.fromPredicateOption((line: Option.Option<ExportLine>) => line)),
           Stream.mapArrayEffect((lines) => Effect.as(metrics.processed(lines), lines)),
           batched({ window: config.writeEvery, maxEvents: config.maxEvents, maxBytes: config.maxBytes }),
           // The next batch fills while one is written.
           Stream.buffer({ capacity: 1 }),
-          Stream.runFoldEffect(() => cursor, writeBatch)
+          Stream.runFoldEffect(() => cursor, writeBatch),
+          Effect.asVoid
         )
 
       const run = Effect.scoped(Effect.gen(function*() {
@@ -66,20 +68,10 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         yield* Effect.logInfo("Listening to the live stream").pipe(
           Effect.annotateLogs({ stream: config.liveStream.streamId, start_from: cursor.startFrom, file_count: cursor.fileCount })
         )
-        const stop = yield* Deferred.make<void>()
-        const exporting = yield* Effect.forkScoped(exportFrom(cursor, stop))
-        yield* Fiber.join(exporting).pipe(
-          Effect.onInterrupt(() =>
-            Deferred.succeed(stop, undefined).pipe(
-              Effect.andThen(Fiber.await(exporting)),
-              Effect.flatMap((exit) =>
-                Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)
-                  ? Effect.logError("Events held at stop could not be written; they are exported again after the restart", exit.cause)
-                  : Effect.logInfo("Events held at stop written")
-              )
-            )
-          )
-        )
+        yield* drainOnInterrupt((stop) => exportFrom(cursor, stop), (exit) =>
+          isFailure(exit)
+            ? Effect.logError("Events held at stop could not be written; they are exported again after the restart", exit.cause)
+            : Effect.logInfo("Events held at stop written"))
       }))
 
       return StreamExporter.of({ run })

@@ -266,6 +266,28 @@ describe("S3Importer", () => {
     }).pipe(Effect.provide(world.layer))
   })
 
+  it.effect("on a shutdown, a send that fails while the fetched files drain closes the work in error and keeps the file", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.openCti.pushDelay = "1 second"
+    world.openCti.failPushNumber = 3
+    for (let index = 0; index < 10; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+      yield* settle
+      yield* TestClock.adjust("1500 millis")
+      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      for (let second = 0; second < 10; second++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      yield* Fiber.join(stopping)
+      assert.deepStrictEqual(world.keys().slice(0, 1), ["ACI_TI/2.json"])
+      const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
+      assert.deepStrictEqual(closed.map((call) => call.inError), [true])
+      assert.include(closed[0]?.message, "S3 prefix 'ACI_TI' failed after 2 file(s) ingested")
+    }).pipe(Effect.provide(world.layer))
+  })
+
   it.effect("runs a single pass with CONNECTOR_RUN_AND_TERMINATE", () => {
     const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", CONNECTOR_RUN_AND_TERMINATE: "yes" })
     world.put("ACI_TI/1.json", bundle("1"))
