@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Predicate, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
 import { ConfigurationError, readSettings, Setting } from "../config/Setting.js"
 import type { Registration } from "../opencti/OpenCti.js"
@@ -37,17 +37,27 @@ export interface AmqpConfigShape {
   readonly sslRejectUnauthorized: boolean
 }
 
-/** As in pycti, a value that starts like PEM is the PEM itself; anything else is the path of a PEM file. */
-const pem = (variable: string, value: string): Effect.Effect<string, ConfigurationError> =>
+/**
+ * As in pycti, a value that starts like PEM is the PEM itself; anything else is the path of a PEM file.
+ * The error for a secret names neither the value nor the path: a key pasted without its PEM header
+ * would otherwise end up in the log.
+ */
+const pem = (variable: string, value: string, secret: boolean): Effect.Effect<string, ConfigurationError> =>
   value.startsWith("-----BEGIN")
     ? Effect.succeed(value)
     : Effect.tryPromise({
       try: () => readFile(value, "utf8"),
-      catch: (cause) => new ConfigurationError({ variable, message: `${variable}: cannot read the PEM file ${value}: ${String(cause)}` })
+      catch: (cause) =>
+        new ConfigurationError({
+          variable,
+          message: secret
+            ? `${variable} is neither PEM text (-----BEGIN ...) nor the path of a readable PEM file (${Predicate.hasProperty(cause, "code") ? String(cause.code) : "unreadable"})`
+            : `${variable}: cannot read the PEM file ${value}: ${String(cause)}`
+        })
     })
 
-const pemOption = (variable: string, value: Option.Option<string>) =>
-  Option.match(value, { onNone: () => Effect.succeedNone, onSome: (text) => Effect.asSome(pem(variable, text)) })
+const pemOption = (variable: string, value: Option.Option<string>, secret = false) =>
+  Option.match(value, { onNone: () => Effect.succeedNone, onSome: (text) => Effect.asSome(pem(variable, text, secret)) })
 
 /** The broker the connector publishes to: the registration's connection with the `MQ_*` overrides applied. */
 export const resolveEndpoint = (connection: Registration["connection"], config: AmqpConfigShape): AmqpEndpoint => ({
@@ -74,7 +84,7 @@ export class AmqpConfig extends Context.Service<AmqpConfig, AmqpConfigShape>()("
       const values = yield* readSettings(amqpSettings)
       const sslCa = yield* pemOption(amqpSettings.sslCa.name, values.sslCa)
       const sslCert = yield* pemOption(amqpSettings.sslCert.name, values.sslCert)
-      const sslKey = yield* pemOption(amqpSettings.sslKey.name, Option.map(values.sslKey, Redacted.value))
+      const sslKey = yield* pemOption(amqpSettings.sslKey.name, Option.map(values.sslKey, Redacted.value), true)
       return AmqpConfig.of({ ...values, sslCa, sslCert, sslKey: Option.map(sslKey, (key) => Redacted.make(key)) })
     })
   )

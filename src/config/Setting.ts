@@ -108,8 +108,8 @@ export const Setting = {
     optionalOf(name, `an integer >= ${min}`, parseInteger(min, Number.MAX_SAFE_INTEGER)),
 
   /** Whole seconds, read into a Duration. */
-  seconds: (name: string, fallback: number, min = 1): Setting<Duration.Duration> => {
-    const setting = Setting.integer(name, { default: fallback, min })
+  seconds: (name: string, fallback: number): Setting<Duration.Duration> => {
+    const setting = Setting.integer(name, { default: fallback, min: 1 })
     return { ...setting, read: Effect.map(setting.read, Duration.seconds) }
   },
 

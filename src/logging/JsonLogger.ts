@@ -7,7 +7,7 @@ const levelNames: Record<string, string> = { TRACE: "DEBUG", DEBUG: "DEBUG", INF
  * One JSON object per line on stderr, shaped like pycti's logs: `timestamp`, `level`, `name`, `message`,
  * then `exc_info` (the cause, when there is one) and `attributes` (the log annotations).
  */
-export const jsonLogger = (name: string) =>
+const jsonLogger = (name: string) =>
   Logger.map(Logger.formatStructured, (entry) => {
     const line: Record<string, unknown> = {
       timestamp: entry.timestamp,

@@ -31,7 +31,7 @@ export interface LiveStreamOptions {
   readonly bufferSize: number
 }
 
-export const liveStreamReasons = ["unauthorized", "stopped", "refused", "watchdog", "protocol"] as const
+const liveStreamReasons = ["unauthorized", "stopped", "refused", "watchdog", "protocol"] as const
 
 /** Why a live stream stopped: refused (401, 410, other status), silent past the watchdog, or speaking nonsense. */
 export class LiveStreamError extends Schema.TaggedError<LiveStreamError>()("LiveStreamError", {
@@ -68,7 +68,7 @@ const refusal = (streamId: string, event: ErrorEvent): LiveStreamError => {
     ? ["unauthorized", "the stream does not exist or the token's user may not read it"] as const
     : status === 410
     ? ["stopped", "the stream is stopped on the platform"] as const
-    : ["refused", "the platform refused the connection"] as const
+    : ["refused", `the platform refused the connection${event.message === undefined ? "" : ` (${event.message})`}`] as const
   return new LiveStreamError({ streamId, reason, status, message: `live stream ${streamId}: HTTP ${status}, ${explanation}` })
 }
 

@@ -3,10 +3,6 @@
  * checks them all); selections hold only the fields the connectors read.
  */
 
-export const healthCheck = `query healthCheck {
-  about { version }
-}`
-
 export const registerConnector = `mutation RegisterConnector($input: RegisterConnectorInput) {
   registerConnector(input: $input) {
     id

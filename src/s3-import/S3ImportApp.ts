@@ -21,7 +21,7 @@ const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.q
 
 /** The importer with every real adapter; needs only the configuration. */
 export const ImporterLayer = S3Importer.layer.pipe(
-  Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer()]),
+  Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer]),
   Layer.provide(Connector.layerPlatform)
 )
 

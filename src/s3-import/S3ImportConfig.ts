@@ -32,7 +32,6 @@ export interface S3ImportConfigShape {
   readonly bucket: string
   readonly prefixes: ReadonlyArray<string>
   readonly author: Option.Option<string>
-  readonly marking: TlpLevel
   readonly markingId: string
   readonly interval: Duration.Duration
   readonly attachOriginalFile: boolean
@@ -60,7 +59,6 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
         bucket: values.bucket,
         prefixes: values.prefixes,
         author: values.author,
-        marking: values.marking,
         markingId: TlpMarkingId[values.marking],
         interval: values.interval,
         attachOriginalFile: values.attachOriginalFile,

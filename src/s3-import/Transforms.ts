@@ -18,7 +18,7 @@ const authorIdentity = Effect.gen(function*() {
 })
 
 /** S3_TRANSFORM=none: plain STIX, with only the author, marking and modified defaults. */
-export const layerNone = Layer.effect(
+const layerNone = Layer.effect(
   BundleTransform,
   Effect.gen(function*() {
     const config = yield* S3ImportConfig
@@ -28,7 +28,7 @@ export const layerNone = Layer.effect(
 )
 
 /** S3_TRANSFORM=aci: the ACI feed profile, asking the platform what it already holds. */
-export const layerAci = Layer.effect(
+const layerAci = Layer.effect(
   BundleTransform,
   Effect.gen(function*() {
     const config = yield* S3ImportConfig

@@ -12,7 +12,7 @@ export class StateStore extends Context.Service<StateStore, {
   readonly get: Effect.Effect<Option.Option<ConnectorState>>
   readonly set: (state: ConnectorState) => Effect.Effect<void, StateStoreError>
 }>()("opencti-connectors/state/StateStore") {
-  /** A state held in memory, starting from `initial`; the Ref is returned for inspection in tests. */
+  /** A state held in memory, starting from `initial`. */
   static readonly layerMemory = (initial: Option.Option<ConnectorState> = Option.none()) =>
     Layer.effect(
       StateStore,
@@ -29,4 +29,4 @@ const decodeState = Schema.decodeUnknownOption(StateJson)
 
 /** The platform's state string as a state: `null`, `""`, `"null"`, `"{}"` and non-objects all mean "no state". */
 export const parseState = (text: string | null): Option.Option<ConnectorState> =>
-  text === null || text === "" ? Option.none() : decodeState(text).pipe(Option.flatMap(Option.fromNullOr), Option.filter((state) => Object.keys(state).length > 0))
+  decodeState(text).pipe(Option.flatMap(Option.fromNullOr), Option.filter((state) => Object.keys(state).length > 0))

@@ -43,7 +43,6 @@ export const layer = (buckets: MemoryBuckets, options: { readonly pageSize?: num
           objects.set(key, { body, contentType, lastModified: now() })
         }),
       delete: (bucket, key) => Effect.map(bucketOf("delete", bucket, key), (objects) => void objects.delete(key)),
-      exists: (bucket, key) => Effect.map(bucketOf("head", bucket, key), (objects) => objects.has(key)),
       ensureBucket: (bucket) =>
         Effect.sync(() => {
           if (!buckets.has(bucket)) buckets.set(bucket, new Map())

@@ -26,8 +26,6 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
   readonly get: (bucket: string, key: string) => Effect.Effect<Uint8Array, ObjectStorageError>
   readonly put: (bucket: string, key: string, body: Uint8Array, contentType: string) => Effect.Effect<void, ObjectStorageError>
   readonly delete: (bucket: string, key: string) => Effect.Effect<void, ObjectStorageError>
-  /** Whether an object exists under `key`. */
-  readonly exists: (bucket: string, key: string) => Effect.Effect<boolean, ObjectStorageError>
   /** Creates the bucket unless it exists. */
   readonly ensureBucket: (bucket: string) => Effect.Effect<void, ObjectStorageError>
 }>()("opencti-connectors/storage/ObjectStorage") {}

@@ -3,7 +3,6 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client
@@ -41,7 +40,7 @@ const isNotFound = (cause: unknown): boolean =>
     (Predicate.hasProperty(cause, "$metadata") && Predicate.hasProperty(cause.$metadata, "httpStatusCode") && cause.$metadata.httpStatusCode === 404))
 
 /** The S3 client of these options; checksums only when required, since many S3-compatible servers reject the SDK's defaults. */
-export const makeClient = (options: S3Options): S3Client => {
+const makeClient = (options: S3Options): S3Client => {
   const credentials = Option.isSome(options.accessKeyId) && Option.isSome(options.secretAccessKey)
     ? { accessKeyId: options.accessKeyId.value, secretAccessKey: Redacted.value(options.secretAccessKey.value) }
     : undefined
@@ -101,18 +100,6 @@ export const layer = (options: S3Options) =>
             ))),
         delete: (bucket, key) =>
           Effect.asVoid(call("delete", bucket, key, (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))),
-        exists: (bucket, key) =>
-          Effect.tryPromise({
-            try: (abortSignal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
-            catch: (cause) => cause
-          }).pipe(
-            Effect.as(true),
-            Effect.catch((cause) =>
-              isNotFound(cause)
-                ? Effect.succeed(false)
-                : Effect.fail(new ObjectStorageError({ operation: "head", bucket, key, message: describe(cause), cause }))
-            )
-          ),
         ensureBucket: (bucket) =>
           Effect.tryPromise({
             try: (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),

@@ -19,7 +19,7 @@ const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => 
 
 /** The exporter with every real adapter; needs only the configuration. */
 const ExporterLayer = StreamExporter.layer.pipe(
-  Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer()]),
+  Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer]),
   Layer.provide(Connector.layerPlatform)
 )
 

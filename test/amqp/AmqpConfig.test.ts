@@ -85,6 +85,15 @@ describe("AmqpConfig", () => {
       assert.strictEqual(missing.variable, "MQ_USE_SSL_CA")
       assert.include(missing.message, "absent.pem")
     }))
+
+  it.effect("never puts the value of MQ_USE_SSL_KEY in its error: a key without its PEM header stays out of the log", () =>
+    Effect.gen(function*() {
+      const headless = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+      const error = yield* Effect.flip(readConfig({ MQ_USE_SSL_KEY: headless }))
+      assert.strictEqual(error.variable, "MQ_USE_SSL_KEY")
+      assert.include(error.message, "neither PEM text")
+      assert.notInclude(error.message, headless)
+    }))
 })
 
 describe("AmqpConfig over TLS", () => {

@@ -6,7 +6,6 @@ import * as Documents from "../../src/opencti/documents.js"
 const schema = buildSchema(readFileSync(new URL("../fixtures/opencti-connector-subset.graphql", import.meta.url), "utf8"))
 
 const documents: Record<string, string> = {
-  healthCheck: Documents.healthCheck,
   registerConnector: Documents.registerConnector,
   pingConnector: Documents.pingConnector,
   workAdd: Documents.workAdd,

@@ -10,7 +10,7 @@ import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
 import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
 
 const makeLayer = (fake: OpenCtiFake, env: Record<string, string> = {}) =>
-  PlatformStateStore.layer().pipe(
+  PlatformStateStore.layer.pipe(
     Layer.provide(Connector.layer),
     Layer.provide(fake.layer),
     Layer.provide(OpenCtiConfig.layerFor({ type: "STREAM", name: "test", scope: [] })),

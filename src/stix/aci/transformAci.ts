@@ -12,8 +12,6 @@ import { filterOutdated } from "./outdated.js"
 import { checkRequiredFields } from "./requiredFields.js"
 import { type MissingEnd, missingEnd, repairRelationship } from "./relationships.js"
 
-export type { AciConfig, AciPlatform, AciSource } from "./AciPlatform.js"
-
 interface ObjectContext {
   readonly generated: GeneratedObjectContext
   readonly attachment: Option.Option<FileAttachment>
