@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
+import { setTimeout as sleep } from "node:timers/promises"
 import { startConnector } from "../test/support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
@@ -38,8 +39,6 @@ const lastId = `${1_700_000_000_000 + count - 1}-0`
 
 /** The NODE_OPTIONS the image sets, so that the exporter is measured as a user runs it. */
 const imageNodeOptions = /^ENV .*NODE_OPTIONS="([^"]*)"/m.exec(readFileSync(new URL("../Dockerfile", import.meta.url), "utf8"))?.[1] ?? ""
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A reader child process: `setup` first, `work` for each event, `finish` after the last one. */
 const reader = (parts: { readonly setup: string; readonly work: string; readonly finish: string }) => `

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises"
 import { startConnector } from "../test/support/ConnectorProcess.js"
 import type { OpenCtiStandIn } from "../test/support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../test/support/opencti/streamEvents.js"
@@ -26,8 +27,6 @@ const sampleEvents = [
   platformEvent("update", vulnerability(2), { message: "replaces `CVE-2026-0002` in `Name`", context: { patch: [], reverse_patch: [{ op: "replace", path: "/id", value: "vulnerability--11111111-1111-5111-8111-111111111111" }] } }),
   platformEvent("delete", vulnerability(1))
 ]
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Streams sample events, runs the exporter until they are written, stops it with SIGTERM, and prints the objects. */
 export const demoStreamExport = async (s3: S3ServerHandle, openCti: OpenCtiStandIn, connectorEnv: Record<string, string>) => {

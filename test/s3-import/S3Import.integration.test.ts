@@ -2,12 +2,11 @@ import type { S3Client } from "@aws-sdk/client-s3"
 import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { freePort, waitFor } from "../support/waiting.js"
 import { malwareBundle } from "../support/SampleBundles.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
@@ -70,15 +69,6 @@ const keys = (prefix: string) => listAllKeys(client, bucket, { prefix })
 const pushedNames = () =>
   openCti.bundlePushes.bundles.map((pushed) => (JSON.parse(pushed.raw) as { objects: Array<{ name: string }> }).objects[0]?.name)
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 const padded = (index: number) => String(index).padStart(5, "0")
 
@@ -201,9 +191,7 @@ describe("node dist/main.js s3-import", () => {
     await putObjects(client, bucket, [{ key: "ACI_TI/1.json", body: bundle("one") }])
     const run = startConnector("s3-import", env({ CONNECTOR_RUN_AND_TERMINATE: "false", S3_INTERVAL: "3600" }))
     try {
-      for (let attempt = 0; attempt < 200 && openCti.works.all[0]?.toProcessed === undefined; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 10_000, "the first cycle's work to close")
       assert.deepStrictEqual(pushedNames(), ["one"])
       run.child.kill("SIGTERM")
       const exit = await run.exited
@@ -227,9 +215,7 @@ describe("node dist/main.js s3-import", () => {
       CONNECTOR_METRICS_NAMESPACE: "opencti"
     }))
     try {
-      for (let attempt = 0; attempt < 200 && openCti.works.all[0]?.toProcessed === undefined; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 10_000, "the first cycle's work to close")
       const base = `http://127.0.0.1:${port}`
       assert.strictEqual((await fetch(`${base}/healthz`)).status, 200)
       assert.include(await (await fetch(`${base}/readyz`)).text(), connectorId)

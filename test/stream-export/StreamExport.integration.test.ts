@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Metric, Option } from "effect"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import * as StreamExportApp from "../../src/stream-export/StreamExportApp.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
@@ -71,6 +71,10 @@ const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boolean) =>
 
 const stateOf = (standIn: OpenCtiStandIn) => JSON.parse(standIn.connectors.get(CONNECTOR_ID)?.state ?? "null")
 
+/** Events the exporters of this process have enriched so far (processed_messages_total, every action). */
+const processedEvents = Effect.map(Metric.snapshot, (metrics) =>
+  metrics.reduce((sum, metric) => (metric.id === "processed_messages_total" && metric.type === "Counter" ? sum + Number(metric.state.count) : sum), 0))
+
 describe("stream export against the OpenCTI stand-in and an S3 server", () => {
   it.live("exports every event across a dropped connection, files inlined, and commits each object on the platform", () =>
     Effect.gen(function*() {
@@ -102,9 +106,10 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       const s3 = yield* s3ServerScoped()
       const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { events: events.slice(0, 2), heartbeatIntervalMs: 200 } })
       standIn.files.put("import/Malware/report.txt", "the report")
+      const before = yield* processedEvents
       const first = yield* Effect.forkChild(exporter(standIn, s3, { WRITE_EVERY_SEC: "3600", WRITE_MAX_EVENTS: "1000" }))
-      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
-      yield* Effect.sleep(Duration.millis(300))
+      // Both events enriched (the first with its file) and so past the point a stop cuts the stream at.
+      yield* waitUntil(processedEvents, (count) => count === before + 2)
       assert.deepStrictEqual(yield* exported(s3), [])
       const exit = yield* Fiber.interrupt(first).pipe(Effect.andThen(Fiber.await(first)))
       assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))

@@ -35,12 +35,8 @@ describe("S3Server", () => {
     await server.close()
   })
 
-  it("serves on 127.0.0.1 with the s3rver credentials", () => {
+  it("serves on the loopback address only", () => {
     assert.match(server.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/)
-    assert.deepStrictEqual(
-      [server.accessKeyId, server.secretAccessKey, server.region],
-      ["S3RVER", "S3RVER", "us-east-1"]
-    )
   })
 
   it("stores a Buffer body byte-exact", async () => {

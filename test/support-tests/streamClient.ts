@@ -10,17 +10,6 @@ export interface ReceivedMessage {
 
 const TYPES = ["connected", "heartbeat", "create", "update", "delete", "merge"]
 
-/** Polls `condition` every 10 ms for at most `timeoutMs`. */
-export const waitFor = async (condition: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** An `eventsource` client on `/stream/<id>` sending the headers pycti sends. */
 export const openStream = (
   standIn: OpenCtiStandIn,

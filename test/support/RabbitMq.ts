@@ -2,11 +2,12 @@ import * as amqp from "amqplib"
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
+import { setTimeout as sleep } from "node:timers/promises"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { promisify } from "node:util"
+import { freePort } from "./waiting.js"
 
 /** A running RabbitMQ node, private to the test process that started it. */
 export interface RabbitMqHandle {
@@ -89,24 +90,12 @@ const installExitHook = (): void => {
   })
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, HOST, () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
-
 const distinctFreePorts = async (count: number): Promise<Array<number>> => {
   const ports = new Set<number>()
-  for (let attempt = 0; ports.size < count && attempt < 50; attempt++) ports.add(await freePort())
+  for (let attempt = 0; ports.size < count && attempt < 50; attempt++) ports.add(await freePort(HOST))
   if (ports.size < count) throw new Error(`could not find ${count} free ports on ${HOST}`)
   return [...ports]
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const logTail = async (directory: string): Promise<string> => {
   const log = await readFile(join(directory, "broker.log"), "utf8").catch(() => "")
