@@ -1,9 +1,9 @@
 import { assert, describe, it } from "vitest"
-import { buildSchema, parse, validate } from "graphql"
-import { readFileSync } from "node:fs"
+import { parse, validate } from "graphql"
 import * as Documents from "../../src/opencti/documents.js"
+import { connectorSchema } from "../support/opencti/schema.js"
 
-const schema = buildSchema(readFileSync(new URL("../fixtures/opencti-connector-subset.graphql", import.meta.url), "utf8"))
+const schema = connectorSchema()
 
 const documents: Record<string, string> = {
   registerConnector: Documents.registerConnector,

@@ -3,8 +3,8 @@ import { Option } from "effect"
 import type { LiveEvent } from "../../src/opencti/LiveStream.js"
 import { prepare, previousStandard, storedFiles, toExportLine, withFileContents } from "../../src/stream-export/ExportLine.js"
 import type { ExportLine } from "../../src/stream-export/ExportLine.js"
+import { OPENCTI_EXTENSION } from "../support/opencti/streamEvents.js"
 
-const OCTI = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 const SCO = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82"
 
 const live = (data: unknown, event = "create") => ({ id: "1700000000000-0", event, data: JSON.stringify(data) })
@@ -60,7 +60,7 @@ describe("ExportLine", () => {
 
   it("finds the files where pycti looks: the OpenCTI extension, then the SCO extension, then files", () => {
     const file = (name: string) => ({ name, uri: `/storage/get/import/${name}` })
-    const both = { data: { extensions: { [OCTI]: { files: [file("a")] }, [SCO]: { files: [file("b")] } }, files: [file("c")] } }
+    const both = { data: { extensions: { [OPENCTI_EXTENSION]: { files: [file("a")] }, [SCO]: { files: [file("b")] } }, files: [file("c")] } }
     assert.deepStrictEqual(storedFiles(both).files, [{ index: 0, path: "/storage/get/import/a" }])
     assert.deepStrictEqual(storedFiles({ data: { extensions: { [SCO]: { files: [file("b")] } } } }).location, ["data", "extensions", SCO, "files"])
     assert.deepStrictEqual(storedFiles({ data: { files: [file("c")] } }).files, [{ index: 0, path: "/storage/get/import/c" }])
@@ -73,14 +73,14 @@ describe("ExportLine", () => {
       { name: "absolute", uri: "https://opencti.example/storage/get/import/x.pdf" },
       "not an object"
     ]
-    assert.deepStrictEqual(storedFiles({ data: { extensions: { [OCTI]: { files } } } }).files, [{ index: 1, path: "/storage/get/import/x.pdf" }])
+    assert.deepStrictEqual(storedFiles({ data: { extensions: { [OPENCTI_EXTENSION]: { files } } } }).files, [{ index: 1, path: "/storage/get/import/x.pdf" }])
   })
 
   it("inlines contents into the entries of that list only, leaving the rest of the line alone", () => {
-    const line = { type: "create", data: { id: "x", extensions: { [OCTI]: { id: "internal", files: [{ name: "a" }, { name: "b" }] } } } }
-    const filled = withFileContents(line, ["data", "extensions", OCTI, "files"], new Map([[1, "Yg=="]]))
-    assert.deepStrictEqual(filled, { type: "create", data: { id: "x", extensions: { [OCTI]: { id: "internal", files: [{ name: "a" }, { name: "b", data: "Yg==" }] } } } })
-    assert.deepStrictEqual(line.data.extensions[OCTI].files, [{ name: "a" }, { name: "b" }])
+    const line = { type: "create", data: { id: "x", extensions: { [OPENCTI_EXTENSION]: { id: "internal", files: [{ name: "a" }, { name: "b" }] } } } }
+    const filled = withFileContents(line, ["data", "extensions", OPENCTI_EXTENSION, "files"], new Map([[1, "Yg=="]]))
+    assert.deepStrictEqual(filled, { type: "create", data: { id: "x", extensions: { [OPENCTI_EXTENSION]: { id: "internal", files: [{ name: "a" }, { name: "b", data: "Yg==" }] } } } })
+    assert.deepStrictEqual(line.data.extensions[OPENCTI_EXTENSION].files, [{ name: "a" }, { name: "b" }])
   })
 
   it("serialises one NDJSON line per event", () => {

@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Metric, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Metric, Option } from "effect"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import * as StreamExportApp from "../../src/stream-export/StreamExportApp.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
-import { getText, listAllKeys } from "../support/S3Bucket.js"
-import { makeS3Client, s3ServerScoped } from "../support/S3Server.js"
+import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { exporterEnv } from "./exporterEnv.js"
+import { connectorState, exportedObjects, exporterEnv, idsOf, waitUntil } from "./exporting.js"
 
 const TOKEN = "exporter-token"
 const CONNECTOR_ID = "7f0d8d8e-6a7c-4d1b-9d0e-5b8f3c2a1e01"
@@ -42,35 +41,6 @@ const env = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<stri
 const exporter = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) =>
   StreamExportApp.run.pipe(Effect.provide(StreamExportApp.ConfigLayer), Effect.provide(env(standIn, s3, overrides)))
 
-const exported = (s3: S3ServerHandle) =>
-  Effect.promise(async () => {
-    const client = makeS3Client(s3)
-    try {
-      const keys = await listAllKeys(client, "export")
-      const objects = await Promise.all(keys.map(async (key) => ({ key, lines: (await getText(client, "export", key)).split("\n").filter((line) => line !== "").map((line) => JSON.parse(line)) })))
-      return objects.sort((a, b) => number(a.key) - number(b.key))
-    } catch {
-      return []
-    } finally {
-      client.destroy()
-    }
-  })
-
-const number = (key: string) => Number(/_(\d+)\.json$/.exec(key)?.[1])
-
-/** Polls `check` every 50 ms for at most 15 s. */
-const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boolean) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep(Duration.millis(50))
-    }
-    return yield* Effect.die(new Error("condition not reached within 15 s"))
-  })
-
-const stateOf = (standIn: OpenCtiStandIn) => JSON.parse(standIn.connectors.get(CONNECTOR_ID)?.state ?? "null")
-
 /** Events the exporters of this process have enriched so far (processed_messages_total, every action). */
 const processedEvents = Effect.map(Metric.snapshot, (metrics) =>
   metrics.reduce((sum, metric) => (metric.id === "processed_messages_total" && metric.type === "Counter" ? sum + Number(metric.state.count) : sum), 0))
@@ -83,17 +53,17 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       standIn.files.put("import/Malware/report.txt", "the report")
       standIn.stream.planConnections({ dropAfterEvents: 3 })
       const fiber = yield* Effect.forkChild(exporter(standIn, s3))
-      const objects = yield* waitUntil(exported(s3), (objects) => objects.flatMap((object) => object.lines).length >= 6)
+      const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.flatMap((object) => object.lines).length >= 6)
 
       assert.deepStrictEqual(objects.map((object) => object.key.replace(/_\d+_/, "_<ms>_")), ["opencti-stream/stream_<ms>_1.json", "opencti-stream/stream_<ms>_2.json"])
       const lines = objects.flatMap((object) => object.lines)
       assert.deepStrictEqual(lines.map((line) => line.id), events.map((event) => event.id))
       assert.deepStrictEqual(lines.map((line) => line.type), ["create", "update", "create", "delete", "merge", "delete"])
-      assert.strictEqual(lines[0].data.extensions[OPENCTI_EXTENSION].files[0].data, Buffer.from("the report").toString("base64"))
-      assert.strictEqual(lines[1].previous_standard, "malware--previous")
-      assert.strictEqual(lines[3].data.type, "malware")
+      assert.strictEqual(lines[0]?.data.extensions?.[OPENCTI_EXTENSION]?.files?.[0]?.data, Buffer.from("the report").toString("base64"))
+      assert.strictEqual(lines[1]?.previous_standard, "malware--previous")
+      assert.strictEqual(lines[3]?.data.type, "malware")
 
-      const state = yield* waitUntil(Effect.sync(() => stateOf(standIn)), (state) => state?.file_count === 2)
+      const state = yield* waitUntil(Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => state?.file_count === 2)
       assert.deepStrictEqual(state, { start_from: "1730000000005-0", recover_until: false, last_written_msg_id: "1730000000006-0", file_count: 2 })
       assert.deepStrictEqual(standIn.stream.connections.map((connection) => connection.request.lastEventId), ["0-0", "1730000000002-0"])
       assert.deepStrictEqual(standIn.files.downloads.map((download) => [download.fileId, download.status]), [["import/Malware/report.txt", 200]])
@@ -110,16 +80,16 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       const first = yield* Effect.forkChild(exporter(standIn, s3, { WRITE_EVERY_SEC: "3600", WRITE_MAX_EVENTS: "1000" }))
       // Both events enriched (the first with its file) and so past the point a stop cuts the stream at.
       yield* waitUntil(processedEvents, (count) => count === before + 2)
-      assert.deepStrictEqual(yield* exported(s3), [])
+      assert.deepStrictEqual(yield* exportedObjects(s3), [])
       const exit = yield* Fiber.interrupt(first).pipe(Effect.andThen(Fiber.await(first)))
       assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
-      const held = yield* exported(s3)
-      assert.deepStrictEqual(held.map((object) => [number(object.key), object.lines.map((line) => line.id)]), [[1, ["1730000000001-0", "1730000000002-0"]]])
-      assert.strictEqual(stateOf(standIn).file_count, 1)
+      const held = yield* exportedObjects(s3)
+      assert.deepStrictEqual(held.map((object) => [object.fileNumber, idsOf(object)]), [[1, ["1730000000001-0", "1730000000002-0"]]])
+      assert.strictEqual(connectorState(standIn, CONNECTOR_ID).file_count, 1)
 
       standIn.stream.append(...events.slice(2))
       const second = yield* Effect.forkChild(exporter(standIn, s3, { WRITE_MAX_EVENTS: "4" }))
-      const objects = yield* waitUntil(exported(s3), (objects) => objects.length === 2)
+      const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.length === 2)
       // The restart resumes before the last id written (it may be the head of a group): that one event is exported again.
       assert.deepStrictEqual(objects[1]?.lines.map((line) => line.id), ["1730000000002-0", ...events.slice(2).map((event) => event.id)].slice(0, 4))
       assert.strictEqual(standIn.stream.connections[1]?.request.lastEventId, "1730000000001-0")
@@ -133,6 +103,6 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       const exit = yield* Effect.exit(exporter(standIn, s3, { CONNECTOR_LIVE_STREAM_ID: "not-a-stream" }))
       const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
       assert.isTrue(Option.isSome(error) && error.value._tag === "LiveStreamError" && error.value.reason === "unauthorized")
-      assert.deepStrictEqual(yield* exported(s3), [])
+      assert.deepStrictEqual(yield* exportedObjects(s3), [])
     }))
 })

@@ -5,10 +5,9 @@ import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
-import { getText, listAllKeys } from "../support/S3Bucket.js"
-import { makeS3Client, s3ServerScoped } from "../support/S3Server.js"
+import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { exporterEnv } from "./exporterEnv.js"
+import { connectorState, exportedObjects, exporterEnv, idsOf, waitUntil } from "./exporting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -30,40 +29,6 @@ const exporterProcess = (env: Record<string, string>) =>
 
 const exitOf = (run: ConnectorRun) => Effect.promise(() => run.exited)
 
-interface ExportedObject {
-  readonly key: string
-  readonly fileNumber: number
-  readonly ids: ReadonlyArray<string>
-}
-
-const exported = (s3: S3ServerHandle) =>
-  Effect.promise(async (): Promise<ReadonlyArray<ExportedObject>> => {
-    const client = makeS3Client(s3)
-    try {
-      const keys = await listAllKeys(client, "export").catch(() => [])
-      return await Promise.all(keys.map(async (key) => ({
-        key,
-        fileNumber: Number(/_(\d+)\.json$/.exec(key)?.[1]),
-        ids: (await getText(client, "export", key)).split("\n").filter((line) => line !== "").map((line) => String(JSON.parse(line).id))
-      })))
-    } finally {
-      client.destroy()
-    }
-  })
-
-/** Polls `probe` every 100 ms until `check` holds, for at most `seconds`. */
-const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boolean, seconds = 30) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < seconds * 10; attempt++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep(Duration.millis(100))
-    }
-    return yield* Effect.die(new Error(`condition not reached within ${seconds} s`))
-  })
-
-const stateOf = (standIn: OpenCtiStandIn) => JSON.parse(standIn.connectors.get(CONNECTOR_ID)?.state ?? "null")
-
 const malware = (n: number) => ({ id: `malware--00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, type: "malware", name: `m${n}` })
 
 describe("stream-export process", () => {
@@ -80,10 +45,10 @@ describe("stream-export process", () => {
 
       for (let round = 0; round < 4; round++) {
         const run = yield* exporterProcess(env)
-        const before = (yield* exported(s3)).length
+        const before = (yield* exportedObjects(s3)).length
         appendLive(300)
         // Killed while it works: after its first write, at a different moment each round.
-        yield* waitUntil(exported(s3), (objects) => objects.length > before)
+        yield* waitUntil(exportedObjects(s3), (objects) => objects.length > before)
         yield* Effect.sleep(Duration.millis(50 + 150 * round))
         run.child.kill("SIGKILL")
         assert.strictEqual((yield* exitOf(run)).signal, "SIGKILL")
@@ -95,23 +60,23 @@ describe("stream-export process", () => {
         return `${id.ms}-${id.seq}`
       })
       const last = yield* exporterProcess(env)
-      yield* waitUntil(exported(s3), (objects) => {
-        const ids = new Set(objects.flatMap((object) => object.ids))
+      yield* waitUntil(exportedObjects(s3), (objects) => {
+        const ids = new Set(objects.flatMap(idsOf))
         return expected.every((id) => ids.has(id))
       }, 60)
       last.child.kill("SIGTERM")
       assert.strictEqual((yield* exitOf(last)).code, 0)
 
-      const objects = [...yield* exported(s3)].sort((a, b) => a.fileNumber - b.fileNumber)
+      const objects = yield* exportedObjects(s3)
       assert.deepStrictEqual(objects.map((object) => object.fileNumber), Array.from({ length: objects.length }, (_, index) => index + 1), "object numbers are 1..n, each once")
-      assert.strictEqual(stateOf(standIn).file_count, objects.length)
-      const union = new Set(objects.flatMap((object) => object.ids))
+      assert.strictEqual(connectorState(standIn, CONNECTOR_ID).file_count, objects.length)
+      const union = new Set(objects.flatMap(idsOf))
       assert.deepStrictEqual(expected.filter((id) => !union.has(id)), [], "no event is missing")
       // Stream order holds within each object, and across objects once the events a restart repeats are set aside.
       const position = new Map(expected.map((id, index) => [id, index]))
       const increasing = (ids: ReadonlyArray<string>) => ids.every((id, index) => index === 0 || (position.get(id) ?? -1) > (position.get(ids[index - 1] ?? "") ?? -1))
-      assert.isTrue(objects.every((object) => increasing(object.ids)))
-      assert.isTrue(increasing([...new Set(objects.flatMap((object) => object.ids))]))
+      assert.isTrue(objects.every((object) => increasing(idsOf(object))))
+      assert.isTrue(increasing([...new Set(objects.flatMap(idsOf))]))
     }), { timeout: 180_000 })
 
   it.live("SIGTERM: writes the batch it holds, commits it, and exits 0", () =>
@@ -123,15 +88,15 @@ describe("stream-export process", () => {
       standIn.stream.append(...Array.from({ length: 25 }, (_, index) => platformEvent("create", malware(index))))
       yield* waitUntil(Effect.sync(() => standIn.stream.connections[0]?.eventsSent ?? 0), (sent) => sent === 25)
       yield* Effect.sleep(Duration.millis(300))
-      assert.deepStrictEqual(yield* exported(s3), [])
+      assert.deepStrictEqual(yield* exportedObjects(s3), [])
 
       run.child.kill("SIGTERM")
       const exit = yield* exitOf(run)
       assert.deepStrictEqual([exit.code, exit.signal], [0, null], run.stderr())
-      const objects = yield* exported(s3)
-      assert.deepStrictEqual(objects.map((object) => [object.fileNumber, object.ids.length]), [[1, 25]])
-      const lastId = objects[0]?.ids.at(-1)
-      assert.deepStrictEqual([stateOf(standIn).file_count, stateOf(standIn).last_written_msg_id], [1, lastId])
+      const objects = yield* exportedObjects(s3)
+      assert.deepStrictEqual(objects.map((object) => [object.fileNumber, object.lines.length]), [[1, 25]])
+      const lastId = objects[0]?.lines.at(-1)?.id
+      assert.deepStrictEqual([connectorState(standIn, CONNECTOR_ID).file_count, connectorState(standIn, CONNECTOR_ID).last_written_msg_id], [1, lastId])
       assert.isTrue(run.logs().some((line) => line.message === "Events held at stop written"))
     }), { timeout: 60_000 })
 })

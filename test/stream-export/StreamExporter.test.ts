@@ -14,8 +14,8 @@ import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
 import type { MemoryBuckets } from "../../src/storage/MemoryObjectStorage.js"
 import { StreamExportConfig } from "../../src/stream-export/StreamExportConfig.js"
 import { StreamExporter } from "../../src/stream-export/StreamExporter.js"
+import { OPENCTI_EXTENSION } from "../support/opencti/streamEvents.js"
 
-const OCTI = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 const baseMs = 1_700_000_000_000
 const idOf = (n: number) => `${baseMs + n}-0`
 
@@ -32,7 +32,7 @@ const event = (n: number, options: { readonly event?: string; readonly padding?:
       type: "malware",
       name: `m${n}`,
       description: "x".repeat(options.padding ?? 0),
-      extensions: { [OCTI]: { type: "Malware", files: (options.files ?? []).map((name) => ({ name, uri: `/storage/get/import/Malware/${name}`, mime_type: "text/plain" })) } }
+      extensions: { [OPENCTI_EXTENSION]: { type: "Malware", files: (options.files ?? []).map((name) => ({ name, uri: `/storage/get/import/Malware/${name}`, mime_type: "text/plain" })) } }
     },
     ...(options.context === undefined ? {} : { context: options.context })
   })
@@ -159,7 +159,7 @@ describe("StreamExporter", () => {
       assert.strictEqual(first.id, idOf(1))
       assert.strictEqual(first.type, "delete")
       assert.strictEqual(first.version, "4")
-      assert.deepStrictEqual(first.data.extensions[OCTI].files.map((file: { data?: string }) => file.data), ["aGVsbG8=", "d29ybGQ=", undefined])
+      assert.deepStrictEqual(first.data.extensions[OPENCTI_EXTENSION].files.map((file: { data?: string }) => file.data), ["aGVsbG8=", "d29ybGQ=", undefined])
       assert.isUndefined(first.data.files)
       assert.isUndefined(first.previous_standard)
       assert.strictEqual(second.type, "update")
