@@ -26,7 +26,10 @@ const decodeUtf32 = (bytes: Uint8Array, littleEndian: boolean): string => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const codePoints: Array<number> = []
   for (let offset = 4; offset + 4 <= bytes.byteLength; offset += 4) {
-    codePoints.push(view.getUint32(offset, littleEndian))
+    const codePoint = view.getUint32(offset, littleEndian)
+    // Python refuses surrogates in UTF-32; String.fromCodePoint would make lone surrogates of them.
+    if (codePoint >= 0xd800 && codePoint <= 0xdfff) throw new TypeError(`a surrogate code point in UTF-32 input at byte ${offset}`)
+    codePoints.push(codePoint)
   }
   if ((bytes.byteLength - 4) % 4 !== 0) throw new TypeError("truncated UTF-32 input")
   let text = ""
