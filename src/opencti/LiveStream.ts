@@ -107,14 +107,14 @@ const open = (config: OpenCtiConfigShape, options: LiveStreamOptions, position: 
       // is received whole.
       const received = new IdTrail()
       // The data of the latest group: what a reconnect sends again of it is dropped, not delivered twice.
-      let group: { readonly id: string; readonly data: Array<string> } = { id: position.startFrom, data: [] }
+      let group: { readonly id: string; readonly data: Set<string> } = { id: position.startFrom, data: new Set() }
       const isRepeat = (id: string, data: string): boolean => {
         if (id !== group.id) {
-          group = { id, data: [data] }
+          group = { id, data: new Set([data]) }
           return false
         }
-        if (group.data.includes(data)) return true
-        group.data.push(data)
+        if (group.data.has(data)) return true
+        group.data.add(data)
         return false
       }
       // Events the full queue did not take; the next socket read waits until the queue takes them.
