@@ -23,7 +23,8 @@ const raw = (name: string): Effect.Effect<Option.Option<string>, ConfigurationEr
     Effect.mapError((error) => new ConfigurationError({ variable: name, message: `${name}: ${error.message}` }))
   )
 
-const invalid = (name: string, value: string, accepted: string) =>
+/** The error of a value a variable does not accept, naming the variable, the value and what it accepts. */
+export const invalid = (name: string, value: string, accepted: string) =>
   new ConfigurationError({ variable: name, message: `${name}=${JSON.stringify(value)} is invalid: expected ${accepted}` })
 
 const missing = (name: string, accepted: string) =>

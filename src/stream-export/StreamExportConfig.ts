@@ -1,5 +1,5 @@
 import { Context, DateTime, Duration, Effect, Layer, Option } from "effect"
-import { ConfigurationError, readSettings, Setting } from "../config/Setting.js"
+import { ConfigurationError, invalid, readSettings, Setting } from "../config/Setting.js"
 import type { LiveStreamOptions } from "../opencti/LiveStream.js"
 import { beginning } from "../opencti/LiveStreamId.js"
 import type { S3Options } from "../storage/S3ObjectStorage.js"
@@ -55,25 +55,19 @@ const readRecoverDate = (value: Option.Option<string>): Effect.Effect<Option.Opt
   if (disablesRecovery(value.value)) return Effect.succeed(Option.some(false))
   return Option.isSome(DateTime.make(value.value))
     ? Effect.succeed(Option.some(value.value))
-    : Effect.fail(new ConfigurationError({
-      variable: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE",
-      message: `CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE=${JSON.stringify(value.value)} is invalid: expected an ISO 8601 date (e.g. 2024-05-01T10:00:00Z) or false`
-    }))
+    : Effect.fail(invalid("CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", value.value, "an ISO 8601 date (e.g. 2024-05-01T10:00:00Z) or false"))
 }
 
 /** `MINIO_ENDPOINT` is a host name as the MinIO client takes it; the scheme comes from MINIO_SECURE. */
 const endpointUrl = (host: string, port: Option.Option<number>, secure: boolean): Effect.Effect<string, ConfigurationError> => {
-  const invalid = new ConfigurationError({
-    variable: "MINIO_ENDPOINT",
-    message: `MINIO_ENDPOINT=${JSON.stringify(host)} is invalid: expected a host name such as minio or minio.example.org (the scheme comes from MINIO_SECURE, the port from MINIO_PORT)`
-  })
-  if (host.includes("/")) return Effect.fail(invalid)
+  const notAHost = invalid("MINIO_ENDPOINT", host, "a host name such as minio or minio.example.org (the scheme comes from MINIO_SECURE, the port from MINIO_PORT)")
+  if (host.includes("/")) return Effect.fail(notAHost)
   try {
     const url = new URL(`${secure ? "https" : "http"}://${host}`)
     if (Option.isSome(port)) url.port = String(port.value)
     return Effect.succeed(url.origin)
   } catch {
-    return Effect.fail(invalid)
+    return Effect.fail(notAHost)
   }
 }
 
