@@ -1,11 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { Connector } from "../../src/connector/Connector.js"
-import { OpenCti } from "../../src/opencti/OpenCti.js"
 import * as AmqpBundleSender from "../../src/s3-import/AmqpBundleSender.js"
 import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
@@ -83,7 +81,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
   )
   const layer = S3Importer.layer.pipe(
     Layer.provide([storage, Transforms.layer, AmqpBundleSender.layer, StateStore.layerMemory()]),
-    Layer.provide(Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))),
+    Layer.provide(Connector.layerPlatform),
     Layer.provide(config)
   )
   return { layer, keys: () => [...objects.keys()].sort() }
