@@ -7,6 +7,12 @@ export const StixObject = Schema.StructWithRest(
 )
 export type StixObject = typeof StixObject.Type
 
+/** A string member of an object, or "" when it is absent or not a string. */
+export const stringField = (object: StixObject, key: string): string => {
+  const value = object[key]
+  return typeof value === "string" ? value : ""
+}
+
 /** A STIX 2.1 bundle; `objects` may be absent or `null`, both meaning "nothing to import". */
 export const StixBundle = Schema.StructWithRest(
   Schema.Struct({

@@ -1,3 +1,4 @@
+import { Predicate } from "effect"
 import type { StixObject } from "./Bundle.js"
 
 /** The extension OpenCTI stores its internal id under. */
@@ -47,7 +48,7 @@ type Item = Record<string, unknown>
 /** A string that is not a STIX id (no `--`) is not filtered, as in pycti. */
 const isIdSupported = (id: string): boolean => !id.includes("--") || supportedTypes.has(id.split("--")[0]!)
 
-const isItem = (value: unknown): value is Item => typeof value === "object" && value !== null && !Array.isArray(value)
+const isItem: (value: unknown) => value is Item = Predicate.isObject
 
 const internalIds = (item: Item): Array<string> => {
   const ids: Array<string> = []

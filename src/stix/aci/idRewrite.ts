@@ -1,4 +1,5 @@
 import { Predicate } from "effect"
+import { stringField as field } from "../Bundle.js"
 import type { StixObject } from "../Bundle.js"
 import {
   courseOfActionId,
@@ -9,9 +10,6 @@ import {
   relationshipId,
   vulnerabilityId
 } from "../StixId.js"
-
-const field = (object: StixObject, key: string): string =>
-  Predicate.isString(object[key]) ? object[key] : ""
 
 const optionalField = (object: StixObject, key: string): string | undefined =>
   Predicate.isString(object[key]) ? object[key] : undefined

@@ -1,4 +1,5 @@
 import { Effect, Option, Predicate } from "effect"
+import { stringField } from "../Bundle.js"
 import type { StixObject } from "../Bundle.js"
 import { comparePythonStrings, isPythonTruthy, pythonStrip } from "../python.js"
 import { noteId } from "../StixId.js"
@@ -16,7 +17,7 @@ interface PlannedNote {
   readonly content: string
 }
 
-const nameOf = (object: StixObject): string => Predicate.isString(object["name"]) ? object["name"] : ""
+const nameOf = (object: StixObject): string => stringField(object, "name")
 
 /** Notes are made only for objects that carry an ACTI UUID, which keys them. */
 export const noteSourceApplies = (object: StixObject): boolean =>
@@ -45,7 +46,7 @@ const plannedNotes = (object: StixObject): ReadonlyArray<PlannedNote> =>
     ? NOTE_FIELDS.filter(([, field]) => isPythonTruthy(object[field])).map(([kind, field]) => ({
       kind,
       abstract: `${nameOf(object)} - ${kind}`,
-      content: kind === "History" ? historyTable(object[field]) : Predicate.isString(object[field]) ? object[field] : ""
+      content: kind === "History" ? historyTable(object[field]) : stringField(object, field)
     }))
     : []
 

@@ -1,4 +1,5 @@
 import { Effect, Option, Predicate, Result } from "effect"
+import { stringField } from "../Bundle.js"
 import type { StixObject } from "../Bundle.js"
 import { isPythonTruthy } from "../python.js"
 import { vulnerabilityId } from "../StixId.js"
@@ -100,7 +101,7 @@ export const filterOutdated = Effect.fnUntraced(function*(
   yield* Effect.logInfo(log.start(vulnerabilities.length, objects.length))
   const candidates: Array<Candidate> = []
   for (const object of vulnerabilities) {
-    const name = Predicate.isString(object["name"]) ? object["name"] : ""
+    const name = stringField(object, "name")
     if (name === "" || !isPythonTruthy(object["modified"])) {
       yield* Effect.logInfo(log.unchecked(name)).pipe(Effect.annotateLogs({ stixId: object.id }))
     } else {

@@ -1,8 +1,6 @@
-import { Option, Predicate } from "effect"
+import { Option } from "effect"
+import { stringField } from "../Bundle.js"
 import type { StixObject } from "../Bundle.js"
-
-const refOf = (object: StixObject, key: "source_ref" | "target_ref"): string =>
-  Predicate.isString(object[key]) ? object[key] : ""
 
 /**
  * ACI links software to vulnerabilities the other way round from OpenCTI: `related-to` and
@@ -12,8 +10,8 @@ const refOf = (object: StixObject, key: "source_ref" | "target_ref"): string =>
 export const repairRelationship = (object: StixObject): StixObject => {
   if (object.type !== "relationship") return object
   const type = object["relationship_type"]
-  const source = refOf(object, "source_ref")
-  const target = refOf(object, "target_ref")
+  const source = stringField(object, "source_ref")
+  const target = stringField(object, "target_ref")
   const vulnerabilityToSoftware = source.startsWith("vulnerability") && target.startsWith("software")
   if (type === "related-to" && vulnerabilityToSoftware) {
     return { ...object, relationship_type: "has", source_ref: target, target_ref: source }
@@ -35,8 +33,8 @@ export interface MissingEnd {
 
 export const missingEnd = (object: StixObject, included: ReadonlySet<string>): Option.Option<MissingEnd> => {
   if (object.type !== "relationship") return Option.none()
-  const source = refOf(object, "source_ref")
+  const source = stringField(object, "source_ref")
   if (!included.has(source)) return Option.some({ direction: "from", ref: source })
-  const target = refOf(object, "target_ref")
+  const target = stringField(object, "target_ref")
   return included.has(target) ? Option.none() : Option.some({ direction: "to", ref: target })
 }
