@@ -19,9 +19,12 @@ interface PlannedNote {
 
 const nameOf = (object: StixObject): string => stringField(object, "name")
 
+/** The note fields an object fills, when it has the ACTI UUID that keys its notes. */
+const noteFields = (object: StixObject): ReadonlyArray<(typeof NOTE_FIELDS)[number]> =>
+  isPythonTruthy(object["x_acti_uuid"]) ? NOTE_FIELDS.filter(([, field]) => isPythonTruthy(object[field])) : []
+
 /** Notes are made only for objects that carry an ACTI UUID, which keys them. */
-export const noteSourceApplies = (object: StixObject): boolean =>
-  isPythonTruthy(object["x_acti_uuid"]) && NOTE_FIELDS.some(([, field]) => isPythonTruthy(object[field]))
+export const noteSourceApplies = (object: StixObject): boolean => noteFields(object).length > 0
 
 const historyEntries = (history: unknown): ReadonlyArray<Readonly<Record<string, unknown>>> =>
   Array.isArray(history) ? history.filter(Predicate.isObject) : []
@@ -41,14 +44,14 @@ const historyTable = (history: unknown): string => {
   return `| Timestamp | Comment |\n|---------|---------|\n${rows.join("")}`
 }
 
+const abstractOf = (object: StixObject, kind: string): string => `${nameOf(object)} - ${kind}`
+
 const plannedNotes = (object: StixObject): ReadonlyArray<PlannedNote> =>
-  isPythonTruthy(object["x_acti_uuid"])
-    ? NOTE_FIELDS.filter(([, field]) => isPythonTruthy(object[field])).map(([kind, field]) => ({
-      kind,
-      abstract: `${nameOf(object)} - ${kind}`,
-      content: kind === "History" ? historyTable(object[field]) : stringField(object, field)
-    }))
-    : []
+  noteFields(object).map(([kind, field]) => ({
+    kind,
+    abstract: abstractOf(object, kind),
+    content: kind === "History" ? historyTable(object[field]) : stringField(object, field)
+  }))
 
 /** CVE notes are keyed by the ACTI UUID alone; other names depend on what the platform already has. */
 const isCve = (object: StixObject): boolean => nameOf(object).startsWith("CVE-")
@@ -56,7 +59,7 @@ const isCve = (object: StixObject): boolean => nameOf(object).startsWith("CVE-")
 /** The abstracts whose existence on the platform decides a note id, without duplicates. */
 const abstractsToLookUp = (objects: ReadonlyArray<StixObject>): ReadonlyArray<string> => [
   ...new Set(
-    objects.filter((object) => !isCve(object)).flatMap((object) => plannedNotes(object).map((note) => note.abstract))
+    objects.filter((object) => !isCve(object)).flatMap((object) => noteFields(object).map(([kind]) => abstractOf(object, kind)))
   )
 ]
 
