@@ -44,7 +44,7 @@ export class S3Importer extends Context.Service<S3Importer, {
       const openCti = yield* OpenCti
       const finishConcurrency = config.deleteAfterImport ? deletesInFlight : 1
 
-      /** Parses, transforms and sends one file; says whether something was sent. */
+      /** Parses, transforms and sends one file (nothing when no object is left); gives the file back for its finish. */
       const sendObject = Effect.fn("S3Importer.sendObject")(function*(prefix: string, object: ObjectInfo, bytes: Uint8Array, work: PrefixWork) {
         const location = { bucket, prefix, key: object.key }
         const bundle = yield* parseBundle(bytes).pipe(inPhase("parse", location))
