@@ -49,7 +49,7 @@ export const fromState = Effect.fn("ExportCursor.fromState")(function*(state: Co
   return {
     // A state written by the Python exporter moves start_from past events not yet written; never resume after the last written one.
     startFrom: Option.match(lastWrittenMsgId, { onNone: () => startFrom, onSome: (written) => earlier(written, startFrom) }),
-    recoverUntil: stored.recover_until ?? stored.connectorStartTime ?? false,
+    recoverUntil: withoutRecoveryAsFalse(stored.recover_until ?? stored.connectorStartTime ?? false),
     lastWrittenMsgId,
     fileCount: stored.file_count ?? 0
   } satisfies ExportCursor
@@ -85,8 +85,12 @@ const noRecovery = new Set(["no", "none", "false"])
 /** pycti sends no `recover` for `false` and for the strings no, none and false (any case). */
 export const disablesRecovery = (recoverUntil: string): boolean => noRecovery.has(recoverUntil.toLowerCase())
 
+/** A stored recover_until that disables recovery the pycti way ("none", "false", ...) read as `false`, once. */
+const withoutRecoveryAsFalse = (recoverUntil: string | false): string | false =>
+  recoverUntil !== false && disablesRecovery(recoverUntil) ? false : recoverUntil
+
 /** Where the live stream starts for this cursor. */
 export const position = (cursor: ExportCursor): LivePosition => ({
   startFrom: cursor.startFrom,
-  recoverUntil: cursor.recoverUntil === false || disablesRecovery(cursor.recoverUntil) ? Option.none() : Option.some(cursor.recoverUntil)
+  recoverUntil: cursor.recoverUntil === false ? Option.none() : Option.some(cursor.recoverUntil)
 })

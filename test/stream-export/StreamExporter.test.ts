@@ -245,6 +245,17 @@ describe("StreamExporter", () => {
       assert.deepStrictEqual(world.opened, [{ startFrom: idOf(5), recoverUntil: Option.none() }])
     }))
 
+  it.effect("reads a stored recover_until of pycti's \"None\" as no recovery, and commits it as false", () =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "1" }, state: { start_from: idOf(5), recover_until: "None", file_count: 0 } })
+      yield* world.run
+      yield* settle
+      assert.deepStrictEqual(world.opened, [{ startFrom: idOf(5), recoverUntil: Option.none() }])
+      yield* Queue.offerAll(world.queue, [event(6)])
+      yield* settle
+      assert.deepStrictEqual(Option.map(yield* world.state, (state) => state["recover_until"]), Option.some(false))
+    }))
+
   it.effect("positions a first start at CONNECTOR_LIVE_STREAM_START_TIMESTAMP, without recovery when told so", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { CONNECTOR_LIVE_STREAM_START_TIMESTAMP: String(baseMs), CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "false" } })
