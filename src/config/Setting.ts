@@ -44,20 +44,9 @@ const make = <A>(name: string, accepted: string, parse: Parse<A>, fallback: Opti
   )
 })
 
-const optionalOf = <A>(name: string, accepted: string, parse: Parse<A>): Setting<Option.Option<A>> => ({
-  name,
-  defaultText: "",
-  read: raw(name).pipe(
-    Effect.flatMap(Option.match({
-      onNone: () => Effect.succeed(Option.none<A>()),
-      onSome: (value) =>
-        Option.match(parse(value), {
-          onNone: () => Effect.fail(invalid(name, value, accepted)),
-          onSome: (parsed) => Effect.succeed(Option.some(parsed))
-        })
-    }))
-  )
-})
+/** A setting whose absence is a value of its own (none), not an error. */
+const optionalOf = <A>(name: string, accepted: string, parse: Parse<A>): Setting<Option.Option<A>> =>
+  make(name, accepted, (value) => Option.map(parse(value), Option.some), Option.some(Option.none()), "")
 
 const parseString: Parse<string> = Option.some
 
