@@ -1,9 +1,7 @@
 import { Effect, Layer, Option } from "effect"
 import { OpenCti } from "../opencti/OpenCti.js"
-import type { AciPlatform } from "../stix/aci/AciPlatform.js"
 import { transformAci } from "../stix/aci/transformAci.js"
 import { defaultsOnly } from "../stix/ObjectDefaults.js"
-import type { OpenCtiError } from "../opencti/OpenCtiError.js"
 import { BundleTransform, TransformError } from "./BundleTransform.js"
 import { S3ImportConfig } from "./S3ImportConfig.js"
 
@@ -34,13 +32,9 @@ const layerAci = Layer.effect(
     const config = yield* S3ImportConfig
     const openCti = yield* OpenCti
     const authorId = yield* authorIdentity
-    const platform: AciPlatform<OpenCtiError> = {
-      vulnerabilitiesModifiedAt: openCti.vulnerabilitiesModifiedAt,
-      existingNoteAbstracts: openCti.existingNoteAbstracts
-    }
     return BundleTransform.of({
       apply: (bundle, source) =>
-        transformAci(bundle, { marking: config.markingId, authorId, attachOriginalFile: config.attachOriginalFile, source }, platform).pipe(
+        transformAci(bundle, { marking: config.markingId, authorId, attachOriginalFile: config.attachOriginalFile, source }, openCti).pipe(
           Effect.mapError((error) => new TransformError({ message: error.message }))
         )
     })

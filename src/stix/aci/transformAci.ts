@@ -82,7 +82,10 @@ export const transformAci = Effect.fn("transformAci")(
         authorId: config.authorId,
         now: DateTime.formatIso(yield* DateTime.now)
       },
-      attachment: config.attachOriginalFile ? Option.some(originalFileAttachment(config.source)) : Option.none(),
+      // The whole file in base64: made only when some vulnerability is there to carry it.
+      attachment: config.attachOriginalFile && current.some((object) => object.type === "vulnerability")
+        ? Option.some(originalFileAttachment(config.source))
+        : Option.none(),
       included: new Set(current.map((object) => object.id)),
       noteExists: yield* lookUpExistingNotes(current, platform)
     }
