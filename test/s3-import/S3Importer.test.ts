@@ -90,6 +90,20 @@ const pushedBundleIds = (world: World) =>
 /** Lets the forked importer run until it blocks on the clock. */
 const settle = Effect.forEach(Array.from({ length: 100 }), () => Effect.yieldNow, { discard: true })
 
+/** Runs a cycle, interrupts it (a shutdown) after `after` on the test clock, and lets it drain for 10 s. */
+const interruptedAfter = (after: Duration.Input) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+    yield* settle
+    yield* TestClock.adjust(after)
+    const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+    for (let second = 0; second < 10; second++) {
+      yield* TestClock.adjust("1 second")
+      yield* settle
+    }
+    yield* Fiber.join(stopping)
+  })
+
 const ops = (world: World) => world.openCti.calls.map((call) => call.op)
 
 describe("S3Importer", () => {
@@ -246,15 +260,7 @@ describe("S3Importer", () => {
     for (let index = 0; index < 10; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
     world.put("ACI_Vuln/1.json", bundle("v1"))
     return Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
-      yield* settle
-      yield* TestClock.adjust("2500 millis")
-      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
-      for (let second = 0; second < 10; second++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      yield* Fiber.join(stopping)
+      yield* interruptedAfter("2500 millis")
       const sent = pushedBundleIds(world).map((id) => `ACI_TI/${id.slice("bundle--".length)}.json`)
       assert.isAtLeast(sent.length, 2)
       assert.isBelow(sent.length, 10)
@@ -272,15 +278,7 @@ describe("S3Importer", () => {
     world.openCti.failPushNumber = 3
     for (let index = 0; index < 10; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
     return Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
-      yield* settle
-      yield* TestClock.adjust("1500 millis")
-      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
-      for (let second = 0; second < 10; second++) {
-        yield* TestClock.adjust("1 second")
-        yield* settle
-      }
-      yield* Fiber.join(stopping)
+      yield* interruptedAfter("1500 millis")
       assert.deepStrictEqual(world.keys().slice(0, 1), ["ACI_TI/2.json"])
       const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
       assert.deepStrictEqual(closed.map((call) => call.inError), [true])
