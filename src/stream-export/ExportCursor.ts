@@ -3,7 +3,6 @@ import type { LivePosition } from "../opencti/LiveStream.js"
 import { earlier, LiveStreamId } from "../opencti/LiveStreamId.js"
 import type { IdTrail } from "../opencti/LiveStreamId.js"
 import type { ConnectorState } from "../state/StateStore.js"
-import type { FirstStart } from "./StreamExportConfig.js"
 import { StreamExportError } from "./StreamExportError.js"
 
 /** How far the export has gone: what has been written, and where a restart resumes. */
@@ -16,6 +15,14 @@ export interface ExportCursor {
   readonly lastWrittenMsgId: Option.Option<string>
   /** `file_count`: the number of the last object written (0 before the first). */
   readonly fileCount: number
+}
+
+/** How a first start (no state yet) positions the stream, as pycti does. */
+export interface FirstStart {
+  /** `start_from`: `<CONNECTOR_LIVE_STREAM_START_TIMESTAMP>-0`, or the beginning of the stream. */
+  readonly startFrom: string
+  /** `recover_until`: the configured date, `false` for no recovery, or none for "now". */
+  readonly recoverUntil: Option.Option<string | false>
 }
 
 const RecoverUntil = Schema.Union([Schema.String, Schema.Literal(false)])

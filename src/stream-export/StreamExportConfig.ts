@@ -4,6 +4,7 @@ import type { LiveStreamOptions } from "../opencti/LiveStream.js"
 import { beginning } from "../opencti/LiveStreamId.js"
 import type { S3Options } from "../storage/S3ObjectStorage.js"
 import { disablesRecovery } from "./ExportCursor.js"
+import type { FirstStart } from "./ExportCursor.js"
 
 /** The variables of the stream exporter (besides the OpenCTI ones). */
 export const streamExportSettings = {
@@ -27,14 +28,6 @@ export const streamExportSettings = {
   writeEvery: Setting.seconds("WRITE_EVERY_SEC", 60),
   maxEvents: Setting.integer("WRITE_MAX_EVENTS", { default: 5000, min: 1 }),
   maxBytes: Setting.integer("WRITE_MAX_BYTES", { default: 32 * 1024 * 1024, min: 1024 })
-}
-
-/** How a first start (no state yet) positions the stream, as pycti does. */
-export interface FirstStart {
-  /** `start_from`: `<CONNECTOR_LIVE_STREAM_START_TIMESTAMP>-0`, or the beginning of the stream. */
-  readonly startFrom: string
-  /** `recover_until`: the configured date, `false` for no recovery, or none for "now". */
-  readonly recoverUntil: Option.Option<string | false>
 }
 
 export interface StreamExportConfigShape {
