@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Metric, Option, Result, Schedule, Stream } from "effect"
-import { drainOnInterrupt, isFailure } from "../app/shutdown.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
 import { StateStore } from "../state/StateStore.js"

@@ -1,6 +1,6 @@
 import { Context, Effect, Filter, Layer, Option, Stream } from "effect"
-import { drainOnInterrupt, isFailure } from "../app/shutdown.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { LiveStream } from "../opencti/LiveStream.js"
 import type { LiveStreamError } from "../opencti/LiveStream.js"
 import { OpenCti } from "../opencti/OpenCti.js"
