@@ -2,7 +2,7 @@ import { Context, Duration, Effect, Layer, Option } from "effect"
 import { readSettings, Setting } from "../config/Setting.js"
 import { TlpMarkingId } from "../stix/TlpMarking.js"
 import type { TlpLevel } from "../stix/TlpMarking.js"
-import type { S3Options } from "../storage/S3ObjectStorage.js"
+import type { S3Options } from "../storage/ObjectStorage.js"
 
 export const transformProfiles = ["aci", "none"] as const
 export type TransformProfile = (typeof transformProfiles)[number]

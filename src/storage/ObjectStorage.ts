@@ -1,4 +1,4 @@
-import { Context, Effect, Schema, Stream } from "effect"
+import { Context, Effect, Option, Redacted, Schema, Stream } from "effect"
 
 /** What a listing says of one stored object. */
 export interface ObjectInfo {
@@ -6,6 +6,19 @@ export interface ObjectInfo {
   /** Epoch milliseconds. */
   readonly lastModified: number
   readonly size: number
+}
+
+/** Where and how to reach an S3-compatible store: what the configuration gives and the S3 adapter takes. */
+export interface S3Options {
+  readonly region: string
+  /** An S3-compatible endpoint (MinIO, Ceph, ...); AWS itself when absent. */
+  readonly endpoint: Option.Option<string>
+  readonly accessKeyId: Option.Option<string>
+  readonly secretAccessKey: Option.Option<Redacted.Redacted<string>>
+  /** Path-style addressing (`endpoint/bucket/key`), which S3-compatible servers expect. */
+  readonly forcePathStyle: boolean
+  /** Verify the server's TLS certificate. */
+  readonly verifyTls: boolean
 }
 
 export type StorageOperation = "list" | "get" | "put" | "delete" | "head" | "ensureBucket"

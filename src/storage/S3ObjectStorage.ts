@@ -10,19 +10,7 @@ import {
 import { Effect, Layer, Option, Predicate, Redacted, Stream } from "effect"
 import { Agent } from "node:https"
 import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
-import type { ObjectInfo, StorageOperation } from "./ObjectStorage.js"
-
-export interface S3Options {
-  readonly region: string
-  /** An S3-compatible endpoint (MinIO, Ceph, ...); AWS itself when absent. */
-  readonly endpoint: Option.Option<string>
-  readonly accessKeyId: Option.Option<string>
-  readonly secretAccessKey: Option.Option<Redacted.Redacted<string>>
-  /** Path-style addressing (`endpoint/bucket/key`), which S3-compatible servers expect. */
-  readonly forcePathStyle: boolean
-  /** Verify the server's TLS certificate. */
-  readonly verifyTls: boolean
-}
+import type { ObjectInfo, S3Options, StorageOperation } from "./ObjectStorage.js"
 
 const describe = (cause: unknown): string => {
   if (Predicate.isError(cause)) {

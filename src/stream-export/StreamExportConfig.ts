@@ -2,7 +2,7 @@ import { Context, DateTime, Duration, Effect, Layer, Option } from "effect"
 import { ConfigurationError, invalid, readSettings, Setting } from "../config/Setting.js"
 import type { LiveStreamOptions } from "../opencti/LiveStream.js"
 import { beginning } from "../opencti/LiveStreamId.js"
-import type { S3Options } from "../storage/S3ObjectStorage.js"
+import type { S3Options } from "../storage/ObjectStorage.js"
 import { disablesRecovery } from "./ExportCursor.js"
 import type { FirstStart } from "./ExportCursor.js"
 
