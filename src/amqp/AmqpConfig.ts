@@ -1,8 +1,7 @@
 import { Context, Effect, Layer, Option, Predicate, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
 import { ConfigurationError, readSettings, Setting } from "../config/Setting.js"
-import type { Registration } from "../opencti/OpenCti.js"
-import type { AmqpEndpoint } from "./AmqpPublisher.js"
+import type { AmqpEndpoint, BrokerConnection } from "./AmqpEndpoint.js"
 
 /**
  * pycti's `MQ_*` variables: each overrides the matching field of the connection the platform returns
@@ -60,7 +59,7 @@ const pemOption = (variable: string, value: Option.Option<string>, secret = fals
   Option.match(value, { onNone: () => Effect.succeedNone, onSome: (text) => Effect.asSome(pem(variable, text, secret)) })
 
 /** The broker the connector publishes to: the registration's connection with the `MQ_*` overrides applied. */
-export const resolveEndpoint = (connection: Registration["connection"], config: AmqpConfigShape): AmqpEndpoint => ({
+export const resolveEndpoint = (connection: BrokerConnection, config: AmqpConfigShape): AmqpEndpoint => ({
   host: Option.getOrElse(config.host, () => connection.host),
   port: Option.getOrElse(config.port, () => connection.port),
   vhost: Option.getOrElse(config.vhost, () => connection.vhost),

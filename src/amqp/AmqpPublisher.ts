@@ -1,31 +1,13 @@
 import * as amqp from "amqplib"
 import type { Options, SocketOptions } from "amqplib"
 import { Context, Data, Deferred, Duration, Effect, Layer, Option, Queue, Redacted, Schedule, Schema } from "effect"
+import type { AmqpEndpoint } from "./AmqpEndpoint.js"
 
 /** A failure to reach or publish to RabbitMQ: refused connection, closed channel, broker gone, NACKs exhausted. */
 export class AmqpError extends Schema.TaggedError<AmqpError>()("AmqpError", {
   operation: Schema.String,
   message: Schema.String
 }) {}
-
-/** TLS settings of an `amqps` connection (pycti's `MQ_USE_SSL_*`). */
-export interface AmqpTls {
-  readonly ca: Option.Option<string>
-  readonly cert: Option.Option<string>
-  readonly key: Option.Option<Redacted.Redacted<string>>
-  readonly passphrase: Option.Option<Redacted.Redacted<string>>
-  readonly rejectUnauthorized: boolean
-}
-
-/** Where and as whom to connect; `tls` is present for an `amqps` connection. */
-export interface AmqpEndpoint {
-  readonly host: string
-  readonly port: number
-  readonly vhost: string
-  readonly user: string
-  readonly pass: Redacted.Redacted<string>
-  readonly tls: Option.Option<AmqpTls>
-}
 
 /** How often and how patiently a message the broker refuses (NACK) is published again. */
 export interface NackRetry {
