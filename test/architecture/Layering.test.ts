@@ -1,0 +1,87 @@
+import { assert, describe, it } from "@effect/vitest"
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join, normalize, relative } from "node:path"
+
+const src = join(import.meta.dirname, "../../src")
+
+const modulesUnder = (folder: string): Array<string> =>
+  readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? modulesUnder(join(folder, entry.name)) : entry.name.endsWith(".ts") ? [join(folder, entry.name)] : []
+  )
+
+/** Every module of src (path relative to src) with what it imports: other modules of src by path, packages by name. */
+const graph = new Map(modulesUnder(src).map((file) => {
+  const text = readFileSync(file, "utf8")
+  const specifiers = [...text.matchAll(/^(?:import|export)\s[^;=()]*?\sfrom\s+"([^"]+)"/gm), ...text.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]!)
+  const imports = specifiers.map((specifier) =>
+    specifier.startsWith(".") ? relative(src, normalize(join(dirname(file), specifier))).replace(/\.js$/, ".ts") : specifier
+  )
+  return [relative(src, file), imports] as const
+}))
+
+const folderOf = (module: string): string => module.includes("/") ? module.slice(0, module.indexOf("/")) : ""
+
+const importsOf = (predicate: (module: string) => boolean) =>
+  [...graph].filter(([module]) => predicate(module)).flatMap(([module, imports]) => imports.map((imported) => `${module} -> ${imported}`))
+
+/** The import cycles, each as the path that closes it. */
+const cycles = (): Array<string> => {
+  const found: Array<string> = []
+  const done = new Set<string>()
+  const visit = (module: string, path: ReadonlyArray<string>) => {
+    if (path.includes(module)) return void found.push([...path.slice(path.indexOf(module)), module].join(" -> "))
+    if (done.has(module) || !graph.has(module)) return
+    for (const imported of graph.get(module) ?? []) visit(imported, [...path, module])
+    done.add(module)
+  }
+  for (const module of graph.keys()) visit(module, [])
+  return found
+}
+
+const connectors = new Set(["s3-import", "stream-export"])
+/** The adapters behind the ports: only the connectors' composition (their App modules) and tests pick them. */
+const adapters = new Set([
+  "storage/S3ObjectStorage.ts",
+  "storage/MemoryObjectStorage.ts",
+  "state/PlatformStateStore.ts",
+  "amqp/AmqpPublisher.ts",
+  "s3-import/AmqpBundleSender.ts",
+  "s3-import/ApiBundleSender.ts"
+])
+
+describe("layering", () => {
+  it("reads every module of src", () => {
+    assert.isAbove(graph.size, 40)
+    assert.isTrue(graph.get("s3-import/S3Importer.ts")?.includes("storage/ObjectStorage.ts"))
+  })
+
+  it("has no import cycle", () => {
+    assert.deepStrictEqual(cycles(), [])
+  })
+
+  it("keeps stix/ pure: it imports only stix/, effect and node:crypto's hashing", () => {
+    const outside = importsOf((module) => folderOf(module) === "stix").filter((edge) => {
+      const imported = edge.split(" -> ")[1]!
+      return !(imported.startsWith("stix/") || imported === "effect" || imported === "node:crypto")
+    })
+    assert.deepStrictEqual(outside, [])
+  })
+
+  it("has no connector import app/ or another connector, and nothing shared import a connector", () => {
+    const upward = [...graph].flatMap(([module, imports]) =>
+      imports.filter((imported) => {
+        const from = folderOf(module)
+        const to = folderOf(imported)
+        if (to === "app") return from !== "app" && from !== ""
+        return connectors.has(to) && to !== from && from !== ""
+      }).map((imported) => `${module} -> ${imported}`)
+    )
+    assert.deepStrictEqual(upward, [])
+  })
+
+  it("has no configuration module import an adapter, and amqp/ not know opencti/", () => {
+    const configToAdapter = importsOf((module) => module.endsWith("Config.ts")).filter((edge) => adapters.has(edge.split(" -> ")[1]!))
+    const amqpToOpenCti = importsOf((module) => folderOf(module) === "amqp").filter((edge) => edge.split(" -> ")[1]!.startsWith("opencti/"))
+    assert.deepStrictEqual([...configToAdapter, ...amqpToOpenCti], [])
+  })
+})
