@@ -1,4 +1,4 @@
-import { Context, Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 
 /** What a listing says of one stored object. */
 export interface ObjectInfo {
@@ -32,6 +32,16 @@ export class ObjectStorageError extends Schema.TaggedError<ObjectStorageError>()
   cause: Schema.optional(Schema.Defect())
 }) {}
 
+/** An object as the in-memory store holds it. */
+export interface StoredObject {
+  readonly body: Uint8Array
+  readonly lastModified: number
+  readonly contentType: string
+}
+
+/** The buckets of an in-memory store, exposed so tests can seed and inspect them. */
+export type MemoryBuckets = Map<string, Map<string, StoredObject>>
+
 /** An S3-like object store: S3 or MinIO in production, memory in tests. */
 export class ObjectStorage extends Context.Service<ObjectStorage, {
   /** Every object under `prefix`, in key order, page after page. */
@@ -41,4 +51,42 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
   readonly delete: (bucket: string, key: string) => Effect.Effect<void, ObjectStorageError>
   /** Creates the bucket unless it exists. */
   readonly ensureBucket: (bucket: string) => Effect.Effect<void, ObjectStorageError>
-}>()("opencti-connectors/storage/ObjectStorage") {}
+}>()("opencti-connectors/storage/ObjectStorage") {
+  /** A store over `buckets`, listing by pages of `pageSize` like S3, stamping objects with the Clock's time. */
+  static readonly layerMemory = (buckets: MemoryBuckets, options: { readonly pageSize?: number } = {}) =>
+    Layer.succeed(ObjectStorage, makeMemory(buckets, options.pageSize ?? 1000))
+}
+
+const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Service"] => {
+  const bucketOf = (operation: StorageOperation, bucket: string, key?: string) => {
+    const found = buckets.get(bucket)
+    return found === undefined
+      ? Effect.fail(new ObjectStorageError({ operation, bucket, key, message: "NoSuchBucket: the bucket does not exist" }))
+      : Effect.succeed(found)
+  }
+  return {
+    list: (bucket, prefix) =>
+      Stream.unwrap(Effect.map(bucketOf("list", bucket), (objects) => {
+        const infos: Array<ObjectInfo> = [...objects.entries()]
+          .filter(([key]) => key.startsWith(prefix))
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([key, object]) => ({ key, lastModified: object.lastModified, size: object.body.byteLength }))
+        return Stream.fromIterable(infos).pipe(Stream.rechunk(pageSize))
+      })),
+    get: (bucket, key) =>
+      Effect.flatMap(bucketOf("get", bucket, key), (objects) => {
+        const object = objects.get(key)
+        return object === undefined
+          ? Effect.fail(new ObjectStorageError({ operation: "get", bucket, key, message: "NoSuchKey: the object does not exist" }))
+          : Effect.succeed(object.body)
+      }),
+    put: (bucket, key, body, contentType) =>
+      Effect.flatMap(bucketOf("put", bucket, key), (objects) =>
+        Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(key, { body, contentType, lastModified }))),
+    delete: (bucket, key) => Effect.map(bucketOf("delete", bucket, key), (objects) => void objects.delete(key)),
+    ensureBucket: (bucket) =>
+      Effect.sync(() => {
+        if (!buckets.has(bucket)) buckets.set(bucket, new Map())
+      })
+  }
+}

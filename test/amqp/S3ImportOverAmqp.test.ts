@@ -9,7 +9,6 @@ import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
 import * as Transforms from "../../src/s3-import/Transforms.js"
 import { StateStore } from "../../src/state/StateStore.js"
-import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
 import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
@@ -68,7 +67,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
   const storage = Layer.effect(
     ObjectStorage,
     Effect.map(ObjectStorage, (inner) => ObjectStorage.of({ ...inner, delete: (bucket, key) => inner.delete(bucket, key).pipe(Effect.andThen(afterDelete(key))) }))
-  ).pipe(Layer.provide(MemoryObjectStorage.layer(new Map([["feed", objects]]))))
+  ).pipe(Layer.provide(ObjectStorage.layerMemory(new Map([["feed", objects]]))))
   const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({
       OPENCTI_URL: platform.url,

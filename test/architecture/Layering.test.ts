@@ -42,7 +42,6 @@ const connectors = new Set(["s3-import", "stream-export"])
 /** The adapters behind the ports: only the connectors' composition (their App modules) and tests pick them. */
 const adapters = new Set([
   "storage/S3ObjectStorage.ts",
-  "storage/MemoryObjectStorage.ts",
   "state/PlatformStateStore.ts",
   "amqp/AmqpPublisher.ts",
   "s3-import/AmqpBundleSender.ts",

@@ -9,8 +9,7 @@ import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
 import * as Transforms from "../../src/s3-import/Transforms.js"
 import { StateStore } from "../../src/state/StateStore.js"
-import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
-import type { MemoryBuckets } from "../../src/storage/MemoryObjectStorage.js"
+import type { MemoryBuckets, StoredObject } from "../../src/storage/ObjectStorage.js"
 import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
 import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
 import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
@@ -56,7 +55,7 @@ const slowDeletes = (delay: Duration.Input) =>
     ObjectStorage.of({ ...inner, delete: (bucket, key) => Effect.andThen(Effect.sleep(delay), inner.delete(bucket, key)) })))
 
 const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input } = {}): World => {
-  const objects = new Map<string, MemoryObjectStorage.StoredObject>()
+  const objects = new Map<string, StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
   const openCti = makeOpenCtiFake()
   const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
@@ -66,8 +65,8 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
   const importer = S3Importer.layer.pipe(
     Layer.provide([
       options.deleteDelay === undefined
-        ? MemoryObjectStorage.layer(buckets, { pageSize: 7 })
-        : slowDeletes(options.deleteDelay).pipe(Layer.provide(MemoryObjectStorage.layer(buckets, { pageSize: 7 }))),
+        ? ObjectStorage.layerMemory(buckets, { pageSize: 7 })
+        : slowDeletes(options.deleteDelay).pipe(Layer.provide(ObjectStorage.layerMemory(buckets, { pageSize: 7 }))),
       Transforms.layer,
       BundleSender.layerApi
     ]),

@@ -10,8 +10,7 @@ import { OpenCti } from "../../src/opencti/OpenCti.js"
 import type { ConnectorState } from "../../src/state/StateStore.js"
 import { StateStore, StateStoreError } from "../../src/state/StateStore.js"
 import { ObjectStorage, ObjectStorageError } from "../../src/storage/ObjectStorage.js"
-import * as MemoryObjectStorage from "../../src/storage/MemoryObjectStorage.js"
-import type { MemoryBuckets } from "../../src/storage/MemoryObjectStorage.js"
+import type { MemoryBuckets, StoredObject } from "../../src/storage/ObjectStorage.js"
 import { StreamExportConfig } from "../../src/stream-export/StreamExportConfig.js"
 import { StreamExporter } from "../../src/stream-export/StreamExporter.js"
 import { OPENCTI_EXTENSION } from "../support/opencti/streamEvents.js"
@@ -64,7 +63,7 @@ interface WorldOptions {
 
 const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
   const queue = yield* Queue.unbounded<LiveEvent, LiveStreamError | Cause.Done>()
-  const stored = new Map<string, MemoryObjectStorage.StoredObject>(
+  const stored = new Map<string, StoredObject>(
     Object.entries(options.objects ?? {}).map(([key, body]) => [key, { body: new TextEncoder().encode(body), lastModified: 0, contentType: "application/x-ndjson" }])
   )
   const buckets: MemoryBuckets = options.objects === undefined ? new Map() : new Map([["export", stored]])
@@ -75,7 +74,7 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
       return Stream.fromQueue(queue)
     }
   }))
-  const memory = MemoryObjectStorage.layer(buckets)
+  const memory = ObjectStorage.layerMemory(buckets)
   const storage = options.failPut === true
     ? Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) => ObjectStorage.of({
       ...inner,
@@ -113,7 +112,7 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
     opened,
     state,
     /** The objects of the export bucket, by key, as text. */
-    objects: () => new Map([...(buckets.get("export") ?? new Map<string, MemoryObjectStorage.StoredObject>()).entries()].map(([key, object]) => [key, decoder.decode(object.body)])),
+    objects: () => new Map([...(buckets.get("export") ?? new Map<string, StoredObject>()).entries()].map(([key, object]) => [key, decoder.decode(object.body)])),
     run: Effect.forkChild(Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(Effect.provide(context)))
   }
 })
