@@ -5,7 +5,7 @@ import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
 import * as AmqpBundleSender from "./AmqpBundleSender.js"
-import { BundleSender } from "./BundleSender.js"
+import * as ApiBundleSender from "./ApiBundleSender.js"
 import * as Transforms from "./Transforms.js"
 import { S3ImportConfig } from "./S3ImportConfig.js"
 import { S3Importer } from "./S3Importer.js"
@@ -17,7 +17,7 @@ export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaul
 
 const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))
 
-const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : BundleSender.layerApi)))
+const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : ApiBundleSender.layer)))
 
 /** The importer with every real adapter; needs only the configuration. */
 export const ImporterLayer = S3Importer.layer.pipe(

@@ -4,7 +4,7 @@ import type { Duration } from "effect"
 import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
-import { BundleSender } from "../../src/s3-import/BundleSender.js"
+import * as ApiBundleSender from "../../src/s3-import/ApiBundleSender.js"
 import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
 import * as Transforms from "../../src/s3-import/Transforms.js"
@@ -68,7 +68,7 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
         ? ObjectStorage.layerMemory(buckets, { pageSize: 7 })
         : slowDeletes(options.deleteDelay).pipe(Layer.provide(ObjectStorage.layerMemory(buckets, { pageSize: 7 }))),
       Transforms.layer,
-      BundleSender.layerApi
+      ApiBundleSender.layer
     ]),
     Layer.provide(openCti.layer),
     Layer.provideMerge(state),
