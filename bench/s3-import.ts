@@ -5,6 +5,7 @@ import { spawn } from "node:child_process"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { layerRecord } from "../src/config/ConfigSource.js"
+import * as Platform from "../src/connector/Platform.js"
 import * as S3ImportApp from "../src/s3-import/S3ImportApp.js"
 import { S3Importer } from "../src/s3-import/S3Importer.js"
 import { createBucket, listAllKeys, putObjects } from "../test/support/S3Bucket.js"
@@ -75,7 +76,7 @@ const importerPass = async (bucket: string): Promise<number> => {
   }
   await Effect.runPromise(
     Effect.flatMap(S3Importer, (importer) => importer.cycle).pipe(
-      Effect.provide(S3ImportApp.ImporterLayer),
+      Effect.provide(S3ImportApp.ImporterLayer.pipe(Layer.provide(Platform.layer))),
       Effect.provide(Layer.mergeAll(S3ImportApp.ConfigLayer.pipe(Layer.provide(layerRecord(env))), Logger.layer([])))
     )
   )

@@ -1,5 +1,4 @@
 import { Context, Effect, Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import type { Registration } from "../opencti/OpenCti.js"
@@ -15,7 +14,4 @@ export class Connector extends Context.Service<Connector, Registration>()("openc
       return Connector.of(registration)
     })
   )
-
-  /** The registration together with the OpenCTI client it went through, over fetch: what every connector runs on. */
-  static readonly layerPlatform = Layer.provideMerge(Connector.layer, OpenCti.layer.pipe(Layer.provide(FetchHttpClient.layer)))
 }

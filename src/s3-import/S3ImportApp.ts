@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
-import { Connector } from "../connector/Connector.js"
+import * as Platform from "../connector/Platform.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
@@ -19,13 +19,10 @@ const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3Objec
 
 const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : ApiBundleSender.layer)))
 
-/** The importer with every real adapter; needs only the configuration. */
-export const ImporterLayer = S3Importer.layer.pipe(
-  Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer]),
-  Layer.provide(Connector.layerPlatform)
-)
+/** The importer with every real adapter; needs the platform and the configuration. */
+export const ImporterLayer = S3Importer.layer.pipe(Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer]))
 
 /** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
 export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(
-  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Connector.layerPlatform)))
+  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
 )

@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
-import { Connector } from "../connector/Connector.js"
+import * as Platform from "../connector/Platform.js"
 import { LiveStream } from "../opencti/LiveStream.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
@@ -17,13 +17,10 @@ const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3O
 
 const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
 
-/** The exporter with every real adapter; needs only the configuration. */
-const ExporterLayer = StreamExporter.layer.pipe(
-  Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer]),
-  Layer.provide(Connector.layerPlatform)
-)
+/** The exporter with every real adapter; needs the platform and the configuration. */
+const ExporterLayer = StreamExporter.layer.pipe(Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer]))
 
 /** Runs the stream exporter until it fails or is stopped, next to the operations server. */
 export const run = Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(
-  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer).pipe(Layer.provide(Connector.layerPlatform)))
+  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
 )

@@ -3,7 +3,7 @@ import { Duration, Effect, Layer } from "effect"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
-import { Connector } from "../../src/connector/Connector.js"
+import * as Platform from "../../src/connector/Platform.js"
 import * as AmqpBundleSender from "../../src/s3-import/AmqpBundleSender.js"
 import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
@@ -80,7 +80,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
   )
   const layer = S3Importer.layer.pipe(
     Layer.provide([storage, Transforms.layer, AmqpBundleSender.layer, StateStore.layerMemory()]),
-    Layer.provide(Connector.layerPlatform),
+    Layer.provide(Platform.layer),
     Layer.provide(config)
   )
   return { layer, keys: () => [...objects.keys()].sort() }
