@@ -1,4 +1,6 @@
 import { Array as Arr, Context, Effect, Layer, Schema } from "effect"
+import { HttpClient, HttpClientResponse } from "effect/http"
+import type { HttpClientRequest } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as Documents from "./documents.js"
 import { makeGraphqlTransport } from "./GraphqlTransport.js"
@@ -74,6 +76,7 @@ export class OpenCti extends Context.Service<OpenCti, {
   /** Downloads a file the platform serves under `/storage/get/...`. */
   readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
 }>()("opencti-connectors/opencti/OpenCti") {
+  /** Over the HttpClient in context: fetch in production. */
   static readonly layer = Layer.effect(
     OpenCti,
     Effect.gen(function*() {
@@ -160,4 +163,11 @@ export class OpenCti extends Context.Service<OpenCti, {
       })
     })
   )
+
+  /** The real client over a stub transport: `answer` plays the platform for each request (GraphQL and downloads). */
+  static readonly layerTest = (answer: (request: HttpClientRequest.HttpClientRequest, url: URL) => Effect.Effect<Response>) =>
+    OpenCti.layer.pipe(Layer.provide(Layer.succeed(
+      HttpClient.HttpClient,
+      HttpClient.make((request, url) => Effect.map(answer(request, url), (response) => HttpClientResponse.fromWeb(request, response)))
+    )))
 }

@@ -3,6 +3,7 @@ import { Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { layerRecord } from "../../src/config/ConfigSource.js"
+import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { Connector } from "../../src/connector/Connector.js"
 import { OpenCti } from "../../src/opencti/OpenCti.js"
 import type { Registration } from "../../src/opencti/OpenCti.js"
@@ -11,7 +12,7 @@ import { BundleSender } from "../../src/s3-import/BundleSender.js"
 import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { StixBundle } from "../../src/stix/Bundle.js"
 import { splitBundle } from "../../src/stix/BundleSplitter.js"
-import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
+import { makePlatformStub } from "../support/PlatformStub.js"
 import { startRabbitMq } from "../support/RabbitMq.js"
 import { declarePushQueue, queueDepth, takeMessages } from "../support/RabbitMqQueues.js"
 import type { RabbitMqHandle } from "../support/RabbitMq.js"
@@ -67,7 +68,7 @@ const registration = (connection: Partial<Registration["connection"]> = {}): Reg
 })
 
 const makeWorld = (env: Record<string, string>, connection?: Partial<Registration["connection"]>) => {
-  const openCti = makeOpenCtiFake()
+  const openCti = makePlatformStub()
   /** Messages in the push queue when the expectations were added. */
   const depthAtExpectations: Array<number> = []
   const recordingOpenCti = Layer.effect(
@@ -85,7 +86,8 @@ const makeWorld = (env: Record<string, string>, connection?: Partial<Registratio
   const overrides = connection === undefined ? { MQ_HOST: broker.host, MQ_PORT: String(broker.port), MQ_PASS: broker.pass } : {}
   const layer = AmqpBundleSender.layer.pipe(
     Layer.provide([Layer.succeed(Connector, Connector.of(registration(connection))), recordingOpenCti, S3ImportConfig.layer]),
-    Layer.provide(layerRecord({ S3_BUCKET_NAME: "feed", ...overrides, ...env }))
+    Layer.provide(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] })),
+    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: connectorId, S3_BUCKET_NAME: "feed", ...overrides, ...env }))
   )
   const expectations = () => openCti.calls.flatMap((call) => (call.op === "workAddExpectations" ? [[call.workId, call.expectations]] : []))
   return { layer, expectations, depthAtExpectations }

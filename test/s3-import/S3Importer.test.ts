@@ -11,8 +11,8 @@ import * as Transforms from "../../src/s3-import/Transforms.js"
 import { StateStore } from "../../src/state/StateStore.js"
 import type { MemoryBuckets, StoredObject } from "../../src/storage/ObjectStorage.js"
 import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
-import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
-import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
+import { makePlatformStub } from "../support/PlatformStub.js"
+import type { PlatformStub } from "../support/PlatformStub.js"
 
 const encoder = new TextEncoder()
 const bundle = (id: string, objects = 1) =>
@@ -43,7 +43,7 @@ const baseEnv = {
 
 interface World {
   readonly buckets: MemoryBuckets
-  readonly openCti: OpenCtiFake
+  readonly openCti: PlatformStub
   readonly put: (key: string, body: string, lastModified?: number) => void
   readonly keys: () => Array<string>
   readonly layer: Layer.Layer<S3Importer | StateStore, unknown>
@@ -57,7 +57,7 @@ const slowDeletes = (delay: Duration.Input) =>
 const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input } = {}): World => {
   const objects = new Map<string, StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
-  const openCti = makeOpenCtiFake()
+  const openCti = makePlatformStub()
   const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...env }))
   )

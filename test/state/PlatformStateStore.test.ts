@@ -6,10 +6,10 @@ import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { Connector } from "../../src/connector/Connector.js"
 import * as PlatformStateStore from "../../src/state/PlatformStateStore.js"
 import { parseState, StateStore } from "../../src/state/StateStore.js"
-import { makeOpenCtiFake } from "../fakes/OpenCtiFake.js"
-import type { OpenCtiFake } from "../fakes/OpenCtiFake.js"
+import { makePlatformStub } from "../support/PlatformStub.js"
+import type { PlatformStub } from "../support/PlatformStub.js"
 
-const makeLayer = (fake: OpenCtiFake, env: Record<string, string> = {}) =>
+const makeLayer = (fake: PlatformStub, env: Record<string, string> = {}) =>
   PlatformStateStore.layer.pipe(
     Layer.provide(Connector.layer),
     Layer.provide(fake.layer),
@@ -17,14 +17,14 @@ const makeLayer = (fake: OpenCtiFake, env: Record<string, string> = {}) =>
     Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1", ...env }))
   )
 
-const pings = (fake: OpenCtiFake) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
+const pings = (fake: PlatformStub) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
 
 /** Lets the heartbeat fiber run until it waits on the clock again. */
 const settle = Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })
 
 describe("PlatformStateStore", () => {
   it.effect("starts from the state the registration returned, and pings it at once", () => {
-    const fake = makeOpenCtiFake()
+    const fake = makePlatformStub()
     fake.connectorState = "{\"start_from\": \"1-0\"}"
     return Effect.gen(function*() {
       const store = yield* StateStore
@@ -35,7 +35,7 @@ describe("PlatformStateStore", () => {
   })
 
   it.effect("pushes a new state at once, not on the next heartbeat", () => {
-    const fake = makeOpenCtiFake()
+    const fake = makePlatformStub()
     return Effect.gen(function*() {
       const store = yield* StateStore
       yield* settle
@@ -46,7 +46,7 @@ describe("PlatformStateStore", () => {
   })
 
   it.effect("pings the current state every 40 seconds", () => {
-    const fake = makeOpenCtiFake()
+    const fake = makePlatformStub()
     return Effect.gen(function*() {
       const store = yield* StateStore
       yield* settle
@@ -61,7 +61,7 @@ describe("PlatformStateStore", () => {
   })
 
   it.effect("drops the local state when the platform answers a reset", () => {
-    const fake = makeOpenCtiFake()
+    const fake = makePlatformStub()
     fake.connectorState = "{\"n\": 1}"
     return Effect.gen(function*() {
       const store = yield* StateStore
@@ -74,7 +74,7 @@ describe("PlatformStateStore", () => {
   })
 
   it.effect("has no heartbeat with CONNECTOR_RUN_AND_TERMINATE", () => {
-    const fake = makeOpenCtiFake()
+    const fake = makePlatformStub()
     return Effect.gen(function*() {
       yield* StateStore
       yield* TestClock.adjust("120 seconds")

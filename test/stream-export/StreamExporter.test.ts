@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Metric, Option, Queue, Stream } from "effect"
-import { HttpClient, HttpClientResponse } from "effect/http"
 import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
@@ -82,15 +81,16 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
     }))).pipe(Layer.provide(memory))
     : memory
   const files = options.files ?? {}
-  const http = Layer.succeed(HttpClient.HttpClient, HttpClient.make((request, url) => {
+  const openCti = OpenCti.layerTest((_request, url) => {
     const content = files[decodeURIComponent(url.pathname.replace(/^\/storage\/get\//, ""))]
-    const answer = content === undefined
-      ? new Response("not found", { status: 404 })
-      : typeof content === "number"
-      ? new Response("", { status: content })
-      : new Response(content)
-    return Effect.succeed(HttpClientResponse.fromWeb(request, answer))
-  }))
+    return Effect.succeed(
+      content === undefined
+        ? new Response("not found", { status: 404 })
+        : typeof content === "number"
+        ? new Response("", { status: content })
+        : new Response(content)
+    )
+  })
   const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "STREAM", name: "Exporter", scope: ["stream"] }), StreamExportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...options.env }))
   )
@@ -102,7 +102,7 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
     }))).pipe(Layer.provide(memoryState))
     : memoryState
   const layer = StreamExporter.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(storage, live, stateStore, OpenCti.layer.pipe(Layer.provide(http)))),
+    Layer.provideMerge(Layer.mergeAll(storage, live, stateStore, openCti)),
     Layer.provideMerge(config)
   )
   const context = yield* Layer.build(layer)
