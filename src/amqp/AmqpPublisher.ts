@@ -4,9 +4,13 @@ import { Context, Data, Deferred, Duration, Effect, Layer, Option, Queue, Redact
 import type { AmqpEndpoint } from "./AmqpEndpoint.js"
 
 /** A failure to reach or publish to RabbitMQ: refused connection, closed channel, broker gone, NACKs exhausted. */
+const AmqpOperation = Schema.Literals(["connect", "connection", "channel", "publish"])
+type AmqpOperation = typeof AmqpOperation.Type
+
 export class AmqpError extends Schema.TaggedError<AmqpError>()("AmqpError", {
-  operation: Schema.String,
-  message: Schema.String
+  operation: AmqpOperation,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
 }) {}
 
 /** How often and how patiently a message the broker refuses (NACK) is published again. */
@@ -72,14 +76,14 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
         const lost = yield* Deferred.make<never, AmqpError>()
         const notices = yield* Queue.unbounded<Effect.Effect<void>>()
         // Called from amqplib's events: the first loss wins, and is logged once.
-        const lose = (operation: string, message: string): void => {
+        const lose = (operation: AmqpOperation, message: string): void => {
           if (Deferred.doneUnsafe(lost, Effect.fail(new AmqpError({ operation, message })))) {
             Queue.offerUnsafe(notices, Effect.logWarning("Lost the RabbitMQ connection").pipe(Effect.annotateLogs({ reason: message })))
           }
         }
         // amqplib closes the channels before it reports why the connection closed (in the same call):
         // a bare "closed" gives way to that reason.
-        const loseUnlessExplained = (operation: string, message: string): void => queueMicrotask(() => lose(operation, message))
+        const loseUnlessExplained = (operation: AmqpOperation, message: string): void => queueMicrotask(() => lose(operation, message))
 
         // Listeners go on in the same tick as the connection appears: an unhandled 'error' event would end the process.
         const connection = yield* Effect.acquireRelease(
@@ -103,7 +107,7 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
                 model.on("unblocked", () => Queue.offerUnsafe(notices, Effect.logInfo("RabbitMQ accepts publishing again")))
                 return model
               }),
-            catch: (cause) => new AmqpError({ operation: "connect", message: `cannot connect to ${target}: ${messageOf(cause)}` })
+            catch: (cause) => new AmqpError({ operation: "connect", message: `cannot connect to ${target}: ${messageOf(cause)}`, cause })
           }),
           (model) => closeQuietly(() => model.close())
         )
@@ -115,7 +119,7 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
                 opened.on("close", () => loseUnlessExplained("channel", `the channel to ${target} closed`))
                 return opened
               }),
-            catch: (cause) => new AmqpError({ operation: "channel", message: `cannot open a confirm channel on ${target}: ${messageOf(cause)}` })
+            catch: (cause) => new AmqpError({ operation: "channel", message: `cannot open a confirm channel on ${target}: ${messageOf(cause)}`, cause })
           }),
           (opened) => closeQuietly(() => opened.close())
         )
@@ -147,7 +151,7 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
                 // amqplib throws on a closed channel, whose loss is already recorded with its reason.
                 resume(Deferred.isDoneUnsafe(lost)
                   ? Deferred.await(lost)
-                  : Effect.fail(new AmqpError({ operation: "publish", message: `cannot publish to ${exchange} on ${target}: ${messageOf(error)}` })))
+                  : Effect.fail(new AmqpError({ operation: "publish", message: `cannot publish to ${exchange} on ${target}: ${messageOf(error)}`, cause: error })))
                 return
               }
             }

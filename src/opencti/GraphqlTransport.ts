@@ -3,6 +3,7 @@ import { HttpClient, HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
 import { OpenCtiError } from "./OpenCtiError.js"
+import type { OpenCtiOperation } from "./OpenCtiError.js"
 
 const GraphqlErrors = Schema.Array(Schema.Struct({
   message: Schema.String,
@@ -23,7 +24,7 @@ const retryableCodes = new Set(["LOCK_ERROR", "DATABASE_ERROR", "INTERNAL_SERVER
 export interface GraphqlTransport {
   /** Sends one document and decodes `data` with `schema`; GraphQL errors and bad answers fail with OpenCtiError. */
   readonly execute: <A>(
-    operation: string,
+    operation: OpenCtiOperation,
     query: string,
     variables: Record<string, unknown>,
     schema: Schema.ConstraintDecoder<A>
@@ -48,12 +49,12 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
 
     /** One exchange: a 200 answer read with `read`, any other status an OpenCtiError, retried as a whole. */
     const exchange = <A>(
-      operation: string,
+      operation: OpenCtiOperation,
       request: HttpClientRequest.HttpClientRequest,
       read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, OpenCtiError>
     ) =>
       client.execute(request).pipe(
-        Effect.mapError((error) => new OpenCtiError({ operation, retryable: true, message: error.message })),
+        Effect.mapError((error) => new OpenCtiError({ operation, retryable: true, message: error.message, cause: error })),
         Effect.flatMap((response) =>
           response.status === 200
             ? read(response)
@@ -77,10 +78,10 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
         })
       )
 
-    const execute = <A>(operation: string, query: string, variables: Record<string, unknown>, schema: Schema.ConstraintDecoder<A>) =>
+    const execute = <A>(operation: OpenCtiOperation, query: string, variables: Record<string, unknown>, schema: Schema.ConstraintDecoder<A>) =>
       exchange(operation, HttpClientRequest.post("/graphql").pipe(HttpClientRequest.bodyJsonUnsafe({ query, variables })), (response) =>
-        Effect.mapError(response.json, (error) => new OpenCtiError({ operation, status: 200, retryable: true, message: `unreadable answer: ${error.message}` })).pipe(
-          Effect.flatMap((body) => Effect.mapError(decodeEnvelope(body), (error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `not a GraphQL answer: ${error.message}` }))),
+        Effect.mapError(response.json, (error) => new OpenCtiError({ operation, status: 200, retryable: true, message: `unreadable answer: ${error.message}`, cause: error })).pipe(
+          Effect.flatMap((body) => Effect.mapError(decodeEnvelope(body), (error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `not a GraphQL answer: ${error.message}`, cause: error }))),
           Effect.flatMap((envelope) => {
             const first = envelope.errors?.[0]
             if (first !== undefined) {
@@ -94,14 +95,14 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
               }))
             }
             return Schema.decodeUnknownEffect(schema)(envelope.data).pipe(
-              Effect.mapError((error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `unexpected answer: ${error.message}` }))
+              Effect.mapError((error) => new OpenCtiError({ operation, status: 200, retryable: false, message: `unexpected answer: ${error.message}`, cause: error }))
             )
           })
         )).pipe(Effect.withSpan(`OpenCti.${operation}`))
 
     const download = (path: string) =>
       exchange("download", HttpClientRequest.get(path), (response) =>
-        Effect.mapError(response.arrayBuffer, (error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message }))).pipe(
+        Effect.mapError(response.arrayBuffer, (error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message, cause: error }))).pipe(
           Effect.map((buffer) => new Uint8Array(buffer)),
           Effect.withSpan("OpenCti.download", { attributes: { path } })
         )

@@ -8,7 +8,8 @@ export interface SourceFile {
 }
 
 export class TransformError extends Schema.TaggedError<TransformError>()("TransformError", {
-  message: Schema.String
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
 }) {}
 
 /**

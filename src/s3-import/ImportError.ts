@@ -1,10 +1,11 @@
 import { Effect, Schema } from "effect"
 
-export type ImportPhase = "list" | "fetch" | "parse" | "transform" | "send" | "delete" | "state" | "work"
+const ImportPhase = Schema.Literals(["list", "fetch", "parse", "transform", "send", "delete", "state", "work"])
+export type ImportPhase = typeof ImportPhase.Type
 
 /** Why an import cycle stopped: the phase, the bucket and the key in play, and the cause. */
 export class ImportError extends Schema.TaggedError<ImportError>()("ImportError", {
-  phase: Schema.String,
+  phase: ImportPhase,
   bucket: Schema.String,
   prefix: Schema.String,
   key: Schema.optional(Schema.String),

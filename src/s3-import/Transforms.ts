@@ -35,7 +35,7 @@ const layerAci = Layer.effect(
     return BundleTransform.of({
       apply: (bundle, source) =>
         transformAci(bundle, { marking: config.markingId, authorId, attachOriginalFile: config.attachOriginalFile, source }, openCti).pipe(
-          Effect.mapError((error) => new TransformError({ message: error.message }))
+          Effect.mapError((error) => new TransformError({ message: error.message, cause: error }))
         )
     })
   })

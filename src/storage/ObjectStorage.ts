@@ -21,11 +21,12 @@ export interface S3Options {
   readonly verifyTls: boolean
 }
 
-export type StorageOperation = "list" | "get" | "put" | "delete" | "head" | "ensureBucket"
+const StorageOperation = Schema.Literals(["list", "get", "put", "delete", "ensureBucket"])
+export type StorageOperation = typeof StorageOperation.Type
 
 /** Any failure of the object store, mapped once at the adapter. */
 export class ObjectStorageError extends Schema.TaggedError<ObjectStorageError>()("ObjectStorageError", {
-  operation: Schema.String,
+  operation: StorageOperation,
   bucket: Schema.String,
   key: Schema.optional(Schema.String),
   message: Schema.String,

@@ -38,7 +38,7 @@ const StoredCursor = Schema.Struct({
 })
 const decodeStored = Schema.decodeUnknownEffect(StoredCursor)
 
-const stateError = (message: string) => new StreamExportError({ phase: "state", message })
+const stateError = (message: string, cause?: unknown) => new StreamExportError({ phase: "state", message, ...(cause === undefined ? {} : { cause }) })
 
 /**
  * The cursor of an existing state. A state that cannot be read stops the exporter rather than being
@@ -46,7 +46,7 @@ const stateError = (message: string) => new StreamExportError({ phase: "state", 
  */
 export const fromState = Effect.fn("ExportCursor.fromState")(function*(state: ConnectorState) {
   const stored = yield* decodeStored(state).pipe(
-    Effect.mapError((error) => stateError(`the connector state cannot be read (${error.message}); fix or reset it on the platform`))
+    Effect.mapError((error) => stateError(`the connector state cannot be read (${error.message}); fix or reset it on the platform`, error))
   )
   const startFrom = stored.start_from ?? stored.connectorLastEventId
   if (startFrom === undefined) {

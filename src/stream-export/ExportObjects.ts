@@ -46,6 +46,6 @@ export const objectIds = Effect.fn("ExportObjects.objectIds")(function*(key: str
   return yield* Effect.forEach(lines, (line, index) =>
     decodeLineId(line).pipe(
       Effect.map((decoded) => decoded.id),
-      Effect.mapError((error) => new StreamExportError({ phase: "reconcile", key, message: `${key}, line ${index + 1}: ${error.message}` }))
+      Effect.mapError((error) => new StreamExportError({ phase: "reconcile", key, message: `${key}, line ${index + 1}: ${error.message}`, cause: error }))
     ))
 })

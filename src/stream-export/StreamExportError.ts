@@ -1,10 +1,11 @@
 import { Effect, Schema } from "effect"
 
-export type ExportPhase = "state" | "bucket" | "reconcile" | "enrich" | "write" | "commit"
+const ExportPhase = Schema.Literals(["state", "bucket", "reconcile", "enrich", "write", "commit"])
+export type ExportPhase = typeof ExportPhase.Type
 
 /** Why the exporter stopped: the phase, the object key or event id in play, and the cause. */
 export class StreamExportError extends Schema.TaggedError<StreamExportError>()("StreamExportError", {
-  phase: Schema.String,
+  phase: ExportPhase,
   key: Schema.optional(Schema.String),
   eventId: Schema.optional(Schema.String),
   message: Schema.String,

@@ -33,7 +33,7 @@ describe("GraphqlTransport", () => {
         () => new Response("file content")
       ])
       const { execute, download } = yield* transport
-      assert.deepStrictEqual(yield* execute("about", "query { about { version } }", {}, aboutVersion), { about: { version: "6.4.0" } })
+      assert.deepStrictEqual(yield* execute("vulnerabilities", "query { about { version } }", {}, aboutVersion), { about: { version: "6.4.0" } })
       assert.strictEqual(new TextDecoder().decode(yield* download("/storage/get/import/a.txt")), "file content")
       assert.deepStrictEqual(requests, [
         "POST http://opencti.test/base/graphql Bearer secret",
