@@ -25,7 +25,7 @@ export const layer = Layer.effect(
     const state = yield* Ref.make(parseState(registration.connectorState))
     const lock = yield* Semaphore.make(1)
 
-    const push = lock.withPermit(Effect.gen(function*() {
+    const push = Effect.fn("PlatformStateStore.push")(function*() {
       const sent = yield* Ref.get(state)
       const answer = yield* openCti.ping(JSON.stringify(Option.getOrNull(sent)))
       const remote = parseState(answer)
@@ -33,10 +33,10 @@ export const layer = Layer.effect(
         yield* Ref.set(state, Option.none())
         yield* Effect.logInfo("Connector state has been remotely reset")
       }
-    }))
+    }, lock.withPermit)
 
     if (!config.runAndTerminate) {
-      yield* push.pipe(
+      yield* push().pipe(
         Effect.catch((error) => Effect.logError("Error pinging the API").pipe(Effect.annotateLogs({ reason: error.message }))),
         Effect.repeat(Schedule.spaced(heartbeat)),
         Effect.forkScoped
@@ -45,11 +45,12 @@ export const layer = Layer.effect(
 
     return StateStore.of({
       get: Ref.get(state),
-      set: (next) =>
-        Ref.set(state, Option.some(next)).pipe(
-          Effect.andThen(push),
+      set: Effect.fn("PlatformStateStore.set")(function*(next: ConnectorState) {
+        yield* Ref.set(state, Option.some(next))
+        yield* push().pipe(
           Effect.mapError((error) => new StateStoreError({ message: `cannot save the state on the platform: ${error.message}`, cause: error }))
         )
+      })
     })
   })
 )

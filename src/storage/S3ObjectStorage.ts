@@ -56,50 +56,58 @@ export const layer = (options: S3Options) =>
           catch: (cause) => new ObjectStorageError({ operation, bucket, key, message: describe(cause), cause })
         })
 
-      const listPage = (bucket: string, prefix: string, token: string | undefined) =>
-        call("list", bucket, prefix, (abortSignal) =>
-          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal })
-        ).pipe(
-          Effect.map((page) => {
-            const infos: Array<ObjectInfo> = (page.Contents ?? []).flatMap((entry) =>
-              entry.Key === undefined
-                ? []
-                : [{ key: entry.Key, lastModified: entry.LastModified?.getTime() ?? 0, size: entry.Size ?? 0 }]
-            )
-            const next = page.IsTruncated === true ? Option.fromUndefinedOr(page.NextContinuationToken) : Option.none()
-            return [infos, next] as const
-          })
+      const listPage = Effect.fn("S3ObjectStorage.listPage")(function*(bucket: string, prefix: string, token: string | undefined) {
+        const page = yield* call("list", bucket, prefix, (abortSignal) =>
+          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }))
+        const infos: Array<ObjectInfo> = (page.Contents ?? []).flatMap((entry) =>
+          entry.Key === undefined
+            ? []
+            : [{ key: entry.Key, lastModified: entry.LastModified?.getTime() ?? 0, size: entry.Size ?? 0 }]
         )
+        const next = page.IsTruncated === true ? Option.fromUndefinedOr(page.NextContinuationToken) : Option.none()
+        return [infos, next] as const
+      })
+
+      const get = Effect.fn("S3ObjectStorage.get")(function*(bucket: string, key: string) {
+        return yield* call("get", bucket, key, async (abortSignal) => {
+          const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+          if (response.Body === undefined) throw new Error("the response has no body")
+          return response.Body.transformToByteArray()
+        })
+      })
+
+      const put = Effect.fn("S3ObjectStorage.put")(function*(bucket: string, key: string, body: Uint8Array, contentType: string) {
+        yield* call("put", bucket, key, (abortSignal) =>
+          client.send(
+            new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength }),
+            { abortSignal }
+          ))
+      })
+
+      const remove = Effect.fn("S3ObjectStorage.delete")(function*(bucket: string, key: string) {
+        yield* call("delete", bucket, key, (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))
+      })
+
+      const ensureBucket = Effect.fn("S3ObjectStorage.ensureBucket")(function*(bucket: string) {
+        yield* Effect.tryPromise({
+          try: (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
+          catch: (cause) => cause
+        }).pipe(
+          Effect.catch((cause) =>
+            isNotFound(cause)
+              ? call("ensureBucket", bucket, undefined, (abortSignal) => client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal }))
+              : Effect.fail(new ObjectStorageError({ operation: "ensureBucket", bucket, message: describe(cause), cause }))
+          )
+        )
+      })
 
       return ObjectStorage.of({
         list: (bucket, prefix) =>
           Stream.paginate<string | undefined, ObjectInfo, ObjectStorageError>(undefined, (token) => listPage(bucket, prefix, token)),
-        get: (bucket, key) =>
-          call("get", bucket, key, async (abortSignal) => {
-            const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
-            if (response.Body === undefined) throw new Error("the response has no body")
-            return response.Body.transformToByteArray()
-          }),
-        put: (bucket, key, body, contentType) =>
-          Effect.asVoid(call("put", bucket, key, (abortSignal) =>
-            client.send(
-              new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentLength: body.byteLength }),
-              { abortSignal }
-            ))),
-        delete: (bucket, key) =>
-          Effect.asVoid(call("delete", bucket, key, (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))),
-        ensureBucket: (bucket) =>
-          Effect.tryPromise({
-            try: (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
-            catch: (cause) => cause
-          }).pipe(
-            Effect.asVoid,
-            Effect.catch((cause) =>
-              isNotFound(cause)
-                ? Effect.asVoid(call("ensureBucket", bucket, undefined, (abortSignal) => client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal })))
-                : Effect.fail(new ObjectStorageError({ operation: "ensureBucket", bucket, message: describe(cause), cause }))
-            )
-          )
+        get,
+        put,
+        delete: remove,
+        ensureBucket
       })
     })
   )

@@ -14,7 +14,7 @@ import { inPhase, StreamExportError } from "./StreamExportError.js"
  * an object written by a run that died before committing it is adopted (committed as it is, never
  * rewritten), and a folder that does not match the state stops the exporter.
  */
-export const startCursor = Effect.fn("StreamExporter.startCursor")(function*(
+export const startCursor = Effect.fn("ExportStart.startCursor")(function*(
   config: StreamExportConfigShape,
   storage: ObjectStorage["Service"],
   state: StateStore["Service"],
