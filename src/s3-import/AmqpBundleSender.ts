@@ -1,5 +1,4 @@
 import { Effect, Layer } from "effect"
-import { randomUUID } from "node:crypto"
 import { AmqpConfig, resolveEndpoint } from "../amqp/AmqpConfig.js"
 import { AmqpPublisher } from "../amqp/AmqpPublisher.js"
 import { Connector } from "../connector/Connector.js"
@@ -7,6 +6,7 @@ import { OpenCti } from "../opencti/OpenCti.js"
 import { bundleObjects } from "../stix/Bundle.js"
 import type { StixBundle } from "../stix/Bundle.js"
 import { splitBundle } from "../stix/BundleSplitter.js"
+import { randomUuid } from "../stix/randomUuid.js"
 import { BundleSender, SendError } from "./BundleSender.js"
 import { S3ImportConfig } from "./S3ImportConfig.js"
 
@@ -55,16 +55,16 @@ const make = Effect.gen(function*() {
       : Effect.succeed({ messages: [message], expectations: bundleObjects(bundle).length })
   }
 
-  const split = (bundle: StixBundle, workId: string): Effect.Effect<Delivery, SendError> => {
-    const { bundles, expectations } = splitBundle(bundle.id ?? `bundle--${randomUUID()}`, bundleObjects(bundle))
-    if (bundles.length === 0) return Effect.fail(new SendError({ message: "Nothing to import: no object of the bundle has a type the platform imports" }))
+  const split = Effect.fnUntraced(function*(bundle: StixBundle, workId: string) {
+    const bundleId = bundle.id ?? `bundle--${yield* randomUuid}`
+    const { bundles, expectations } = splitBundle(bundleId, bundleObjects(bundle))
+    if (bundles.length === 0) return yield* new SendError({ message: "Nothing to import: no object of the bundle has a type the platform imports" })
     const messages = bundles.map((each, index) =>
       queueMessage(each, { applicantId: registration.applicantId, actionSequence: index + 1, workId, noSplit: false }))
     const index = messages.findIndex((message) => message.byteLength > limit)
-    return index === -1
-      ? Effect.succeed({ messages, expectations })
-      : Effect.fail(overLimit(`The object ${bundles[index]!.objects[0].id}`, messages[index]!.byteLength, "it cannot be split further"))
-  }
+    if (index !== -1) return yield* overLimit(`The object ${bundles[index]!.objects[0].id}`, messages[index]!.byteLength, "it cannot be split further")
+    return { messages, expectations } satisfies Delivery
+  })
 
   const send = Effect.fn("AmqpBundleSender.send")(function*(bundle: StixBundle, workId: string) {
     // Every message is built and measured first: RabbitMQ closes the channel on an oversized one.

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto"
 import { DateTime, Effect, Option } from "effect"
 import { bundleObjects, type StixBundle, type StixObject } from "../Bundle.js"
 import { applyDefaults } from "../ObjectDefaults.js"
+import { randomUuid } from "../randomUuid.js"
 import type { AciConfig, AciPlatform, GeneratedObjectContext } from "./AciPlatform.js"
 import { attachTo, type FileAttachment, originalFileAttachment } from "./attachment.js"
 import { creditsOf } from "./credits.js"
@@ -99,7 +99,7 @@ export const transformAci = Effect.fn("transformAci")(
       yield* Effect.logInfo("Every relationship pointed outside the bundle, nothing to ingest")
       return Option.none<StixBundle>()
     }
-    const bundleId = `bundle--${randomUUID()}`
+    const bundleId = `bundle--${yield* randomUuid}`
     return Option.some<StixBundle>({ type: "bundle", id: bundleId, spec_version: "2.1", objects: rewriteIds(output) })
   },
   (effect, _bundle, config) => Effect.annotateLogs(effect, { key: config.source.key })
