@@ -68,7 +68,7 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
    */
   readonly publishAll: (exchange: string, routingKey: string, bodies: ReadonlyArray<Uint8Array>) => Effect.Effect<void, AmqpError>
 }>()("opencti-connectors/amqp/AmqpPublisher") {
-  static readonly layerFrom = (endpoint: AmqpEndpoint, nackRetry: NackRetry = defaultNackRetry) =>
+  static readonly layer = (endpoint: AmqpEndpoint, nackRetry: NackRetry = defaultNackRetry) =>
     Layer.effect(
       AmqpPublisher,
       Effect.gen(function*() {

@@ -46,7 +46,7 @@ export interface OpenCtiConfigShape {
 
 /** How a connector reaches and identifies itself to the OpenCTI platform. */
 export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigShape>()("opencti-connectors/config/OpenCtiConfig") {
-  static readonly layerFor = (connector: { readonly type: ConnectorType; readonly name: string; readonly scope: ReadonlyArray<string> }) =>
+  static readonly layer = (connector: { readonly type: ConnectorType; readonly name: string; readonly scope: ReadonlyArray<string> }) =>
     Layer.effect(
       OpenCtiConfig,
       Effect.gen(function*() {

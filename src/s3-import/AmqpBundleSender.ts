@@ -85,7 +85,7 @@ const make = Effect.gen(function*() {
 /** The publisher for the broker of the registration, with the `MQ_*` overrides. */
 const PublisherLayer = Layer.unwrap(Effect.gen(function*() {
   const registration = yield* Connector
-  return AmqpPublisher.layerFrom(resolveEndpoint(registration.connection, yield* AmqpConfig))
+  return AmqpPublisher.layer(resolveEndpoint(registration.connection, yield* AmqpConfig))
 })).pipe(Layer.provide(AmqpConfig.layer))
 
 /** `CONNECTOR_QUEUE_PROTOCOL=amqp`: bundles go to the connector's push queue on RabbitMQ, as pycti sends them. */

@@ -13,7 +13,7 @@ import { S3Importer } from "./S3Importer.js"
 export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "S3", scope: ["application/json"] } as const
 
 /** The configuration of the S3 import, from the ConfigProvider in context. */
-export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaults), S3ImportConfig.layer)
+export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layer(connectorDefaults), S3ImportConfig.layer)
 
 const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))
 

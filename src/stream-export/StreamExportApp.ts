@@ -11,7 +11,7 @@ import { StreamExporter } from "./StreamExporter.js"
 export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnector", scope: ["stream"] } as const
 
 /** The configuration of the stream exporter, from the ConfigProvider in context. */
-export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layerFor(connectorDefaults), StreamExportConfig.layer)
+export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layer(connectorDefaults), StreamExportConfig.layer)
 
 const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3ObjectStorage.layer(config.storage)))
 

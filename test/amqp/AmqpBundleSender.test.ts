@@ -86,7 +86,7 @@ const makeWorld = (env: Record<string, string>, connection?: Partial<Registratio
   const overrides = connection === undefined ? { MQ_HOST: broker.host, MQ_PORT: String(broker.port), MQ_PASS: broker.pass } : {}
   const layer = AmqpBundleSender.layer.pipe(
     Layer.provide([Layer.succeed(Connector, Connector.of(registration(connection))), recordingOpenCti, S3ImportConfig.layer]),
-    Layer.provide(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] })),
+    Layer.provide(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] })),
     Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: connectorId, S3_BUCKET_NAME: "feed", ...overrides, ...env }))
   )
   const expectations = () => openCti.calls.flatMap((call) => (call.op === "workAddExpectations" ? [[call.workId, call.expectations]] : []))

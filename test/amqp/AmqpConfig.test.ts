@@ -111,7 +111,7 @@ describe("AmqpConfig over TLS", () => {
     Effect.gen(function*() {
       const target = yield* Effect.promise(() => declarePushQueue(broker, "over-tls"))
       const layer = Layer.unwrap(Effect.map(AmqpConfig, (config) =>
-        AmqpPublisher.layerFrom(resolveEndpoint({ ...fromPlatform, host: broker.host, pass: broker.pass }, config)))).pipe(
+        AmqpPublisher.layer(resolveEndpoint({ ...fromPlatform, host: broker.host, pass: broker.pass }, config)))).pipe(
           Layer.provide(AmqpConfig.layer),
           Layer.provide(layerRecord({ MQ_USE_SSL: "true", MQ_PORT: String(broker.tls?.port), ...env }))
         )

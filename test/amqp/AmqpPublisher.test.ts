@@ -33,7 +33,7 @@ const endpoint = (overrides: Partial<AmqpEndpoint> = {}): AmqpEndpoint => ({
   ...overrides
 })
 
-const publisherLayer = (overrides: Partial<AmqpEndpoint> = {}) => AmqpPublisher.layerFrom(endpoint(overrides), quickRetry)
+const publisherLayer = (overrides: Partial<AmqpEndpoint> = {}) => AmqpPublisher.layer(endpoint(overrides), quickRetry)
 
 const publish = (exchange: string, routingKey: string, text: string) =>
   Effect.flatMap(AmqpPublisher, (publisher) => publisher.publish(exchange, routingKey, new TextEncoder().encode(text)))
@@ -137,7 +137,7 @@ describe("AmqpPublisher", () => {
         (started) => Effect.promise(() => started.close())
       )
       const target = yield* Effect.promise(() => declarePushQueue(blocking, "blocked"))
-      const layer = AmqpPublisher.layerFrom(endpoint({ port: blocking.port }), quickRetry)
+      const layer = AmqpPublisher.layer(endpoint({ port: blocking.port }), quickRetry)
       const waiting = yield* Effect.forkChild(publish(target.exchange, target.routingKey, "held").pipe(Effect.provide(layer)))
       yield* Effect.sleep(Duration.seconds(1))
       assert.isUndefined(waiting.pollUnsafe())

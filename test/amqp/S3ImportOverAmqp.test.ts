@@ -68,7 +68,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
     ObjectStorage,
     Effect.map(ObjectStorage, (inner) => ObjectStorage.of({ ...inner, delete: (bucket, key) => inner.delete(bucket, key).pipe(Effect.andThen(afterDelete(key))) }))
   ).pipe(Layer.provide(ObjectStorage.layerMemory(new Map([["feed", objects]]))))
-  const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
+  const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({
       OPENCTI_URL: platform.url,
       OPENCTI_TOKEN: token,

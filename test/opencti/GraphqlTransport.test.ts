@@ -14,7 +14,7 @@ const transportAnswering = (answers: ReadonlyArray<() => Response>) => {
     const answer = answers[Math.min(requests.length, answers.length) - 1] ?? (() => new Response("", { status: 500 }))
     return Effect.succeed(HttpClientResponse.fromWeb(request, answer()))
   }))
-  const config = OpenCtiConfig.layerFor({ type: "STREAM", name: "Test", scope: ["stream"] }).pipe(
+  const config = OpenCtiConfig.layer({ type: "STREAM", name: "Test", scope: ["stream"] }).pipe(
     Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test/base", OPENCTI_TOKEN: "secret", CONNECTOR_ID: "0d4a0c2e-3e0e-4a8e-9d55-1f6b7f6c1b21" }))
   )
   return { requests, transport: Effect.flatMap(OpenCtiConfig, makeGraphqlTransport).pipe(Effect.provide(Layer.merge(config, http))) }

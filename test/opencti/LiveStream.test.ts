@@ -34,7 +34,7 @@ const clientOf = (standIn: OpenCtiStandIn, options: Partial<LiveStreamOptions> =
   Effect.provide(
     LiveStream,
     LiveStream.layer({ ...defaults, ...options }).pipe(
-      Layer.provide(OpenCtiConfig.layerFor({ type: "STREAM", name: "test", scope: [] })),
+      Layer.provide(OpenCtiConfig.layer({ type: "STREAM", name: "test", scope: [] })),
       Layer.provide(layerRecord({ OPENCTI_URL: standIn.url, OPENCTI_TOKEN: TOKEN, CONNECTOR_ID: "c0ffee00-0000-4000-8000-000000000001" }))
     )
   )

@@ -58,7 +58,7 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
   const objects = new Map<string, StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
   const openCti = makePlatformStub()
-  const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
+  const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...env }))
   )
   const state = StateStore.layerMemory()

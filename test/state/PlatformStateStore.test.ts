@@ -13,7 +13,7 @@ const makeLayer = (fake: PlatformStub, env: Record<string, string> = {}) =>
   PlatformStateStore.layer.pipe(
     Layer.provide(Connector.layer),
     Layer.provide(fake.layer),
-    Layer.provide(OpenCtiConfig.layerFor({ type: "STREAM", name: "test", scope: [] })),
+    Layer.provide(OpenCtiConfig.layer({ type: "STREAM", name: "test", scope: [] })),
     Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1", ...env }))
   )
 

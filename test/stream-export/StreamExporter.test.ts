@@ -91,7 +91,7 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
         : new Response(content)
     )
   })
-  const config = Layer.mergeAll(OpenCtiConfig.layerFor({ type: "STREAM", name: "Exporter", scope: ["stream"] }), StreamExportConfig.layer).pipe(
+  const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "STREAM", name: "Exporter", scope: ["stream"] }), StreamExportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...options.env }))
   )
   const memoryState = StateStore.layerMemory(Option.fromUndefinedOr(options.state))
