@@ -19,19 +19,19 @@ const isLine = (step: ExportLine | PreparedEvent): step is ExportLine => step in
  * base64 into the file entries of its OpenCTI extension (the copy the importer reads). Files are
  * fetched `concurrency` at a time; the lines keep the order of the events.
  *
- * A file the platform refuses for good (deleted since, or no longer accessible: an error a retry cannot
- * clear) is exported without content and logged: stopping would wedge the export on that event
- * forever. A platform that cannot be reached, or is still failing after the retries (5xx), stops the
- * exporter; the restart resumes before the event.
+ * Only a file that is gone (404) is exported without its content, with a warning. Any other answer
+ * (401, 403, a redirect, which is not followed, a 5xx still failing after the retries) or no answer at
+ * all stops the exporter before the event, so that nothing is exported incomplete in silence; the
+ * restart resumes before it.
  */
 export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly concurrency: number }) => {
   const fetchFile = (path: string, eventId: string) =>
     openCti.download(path).pipe(
       Effect.map((bytes) => Option.some(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"))),
       Effect.catch((error) =>
-        error.retryable
-          ? Effect.fail(error)
-          : Effect.as(Effect.logWarning("File not exported: the platform refused it").pipe(Effect.annotateLogs({ path, reason: error.message })), Option.none<string>())
+        error.status === 404
+          ? Effect.as(Effect.logWarning("File not exported: the platform no longer has it").pipe(Effect.annotateLogs({ path, reason: error.message })), Option.none<string>())
+          : Effect.fail(error)
       ),
       inPhase("enrich", { key: path, eventId })
     )
