@@ -1,7 +1,7 @@
 import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
 import { GlobalFlag } from "effect/cli"
-import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
-import * as JsonLogger from "../logging/JsonLogger.js"
+import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
+import * as ConnectorLogger from "../logging/ConnectorLogger.js"
 
 /**
  * Logs how a connector ended: a stop, or one line naming what failed (its message, the tagged fields
@@ -22,8 +22,8 @@ const logEnd = (cause: Cause.Cause<unknown>) => {
 }
 
 /**
- * Runs a connector program with the JSON logger its configuration asks for (the CLI's --log-level,
- * when given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
+ * Runs a connector program with the logger its configuration asks for (the CLI's --log-level, when
+ * given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
@@ -32,15 +32,17 @@ export const runConnector = <E, R>(
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const flagLevel = Option.flatten(yield* Effect.serviceOption(GlobalFlag.LogLevel))
-    // Configuration errors happen before the connector's own logger exists.
+    // Configuration errors happen before the connector's own logger exists: until then, the format is
+    // the one the environment asks for.
+    const json = yield* Effect.orElseSucceed(openCtiSettings({ name: fallbackName, scope: [] }).jsonLogging.read, () => true)
     const context = yield* Layer.build(config).pipe(
       Effect.tapCause(logEnd),
-      Effect.provide(JsonLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const) }))
+      Effect.provide(ConnectorLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const), json }))
     )
     const openCti = Context.get(context, OpenCtiConfig)
     return yield* program.pipe(
       Effect.tapCause(logEnd),
       Effect.provide(context),
-      Effect.provide(JsonLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel) }))
+      Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))
     )
   }))

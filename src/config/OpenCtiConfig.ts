@@ -1,6 +1,7 @@
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import type { LogLevel } from "effect"
-import { ConfigurationError, readSettings, Setting } from "./Setting.js"
+import { readFile } from "node:fs/promises"
+import { ConfigurationError, invalid, readSettings, Setting } from "./Setting.js"
 
 export type ConnectorType = "EXTERNAL_IMPORT" | "STREAM"
 export type QueueProtocol = "amqp" | "api"
@@ -21,8 +22,60 @@ export const openCtiSettings = (defaults: { readonly name: string; readonly scop
   exposeMetrics: Setting.boolean("CONNECTOR_EXPOSE_METRICS", false),
   metricsPort: Setting.integer("CONNECTOR_METRICS_PORT", { default: 9095, min: 0, max: 65535 }),
   metricsNamespace: Setting.string("CONNECTOR_METRICS_NAMESPACE", { default: "" }),
-  metricsSubsystem: Setting.string("CONNECTOR_METRICS_SUBSYSTEM", { default: "" })
+  metricsSubsystem: Setting.string("CONNECTOR_METRICS_SUBSYSTEM", { default: "" }),
+  sslVerify: Setting.booleanOrText("OPENCTI_SSL_VERIFY", true, "the path of a PEM CA bundle"),
+  customHeaders: Setting.optionalString("OPENCTI_CUSTOM_HEADERS"),
+  jsonLogging: Setting.boolean("OPENCTI_JSON_LOGGING", true)
 })
+
+/** How the platform's TLS certificate is checked: against the system CAs, not at all, or against a CA bundle. */
+export type TlsVerification =
+  | { readonly _tag: "SystemCas" }
+  | { readonly _tag: "Off" }
+  | { readonly _tag: "CaBundle"; readonly path: string; readonly pem: string }
+
+const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * `OPENCTI_CUSTOM_HEADERS` as pycti reads it: pairs split on `;`, each on its first `:`, both sides
+ * trimmed, empty pairs ignored. A pair without `:` or with a name or value HTTP cannot carry is
+ * malformed: its position (from 1) is returned, never its text, which may hold a secret.
+ */
+export const parseCustomHeaders = (text: string): { readonly headers: Readonly<Record<string, string>>; readonly malformed: ReadonlyArray<number> } => {
+  const headers: Record<string, string> = {}
+  const malformed: Array<number> = []
+  text.split(";").forEach((pair, index) => {
+    if (pair.trim() === "") return
+    const colon = pair.indexOf(":")
+    const name = pair.slice(0, colon).trim()
+    const value = pair.slice(colon + 1).trim()
+    if (colon < 0 || !headerName.test(name) || !headerValue.test(value)) malformed.push(index + 1)
+    else headers[name] = value
+  })
+  return { headers, malformed }
+}
+
+const readCustomHeaders = (text: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(text)) return {}
+    const { headers, malformed } = parseCustomHeaders(text.value)
+    for (const position of malformed) {
+      yield* Effect.logWarning("Ignored invalid header pair of OPENCTI_CUSTOM_HEADERS: expected name:value").pipe(Effect.annotateLogs({ pair: position }))
+    }
+    return headers
+  })
+
+const readTlsVerification = (value: boolean | string): Effect.Effect<TlsVerification, ConfigurationError> => {
+  if (value === true) return Effect.succeed({ _tag: "SystemCas" })
+  if (value === false) return Effect.succeed({ _tag: "Off" })
+  const accepted = "true, false, or the path of a readable PEM CA bundle"
+  return Effect.tryPromise({ try: () => readFile(value, "utf8"), catch: (cause) => cause }).pipe(
+    Effect.mapError((cause) => invalid("OPENCTI_SSL_VERIFY", value, `${accepted} (${cause instanceof Error ? cause.message : String(cause)})`)),
+    Effect.filterOrFail((pem) => pem.includes("-----BEGIN CERTIFICATE-----"), () => invalid("OPENCTI_SSL_VERIFY", value, `${accepted} (the file holds no PEM certificate)`)),
+    Effect.map((pem): TlsVerification => ({ _tag: "CaBundle", path: value, pem }))
+  )
+}
 
 export interface OpenCtiConfigShape {
   /** The platform's base URL without a trailing slash. */
@@ -42,6 +95,11 @@ export interface OpenCtiConfigShape {
   readonly metricsPort: number
   /** Prefix of every metric name: namespace and subsystem joined with `_`, as pycti does. */
   readonly metricsPrefix: string
+  readonly tls: TlsVerification
+  /** Sent with every request to the platform: GraphQL, file downloads and the live stream. */
+  readonly customHeaders: Readonly<Record<string, string>>
+  /** JSON log lines (pycti's shape); plain text lines otherwise. */
+  readonly jsonLogging: boolean
 }
 
 /** How a connector reaches and identifies itself to the OpenCTI platform. */
@@ -54,9 +112,11 @@ export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigS
         if (Redacted.value(values.token) === "ChangeMe") {
           return yield* new ConfigurationError({ variable: "OPENCTI_TOKEN", message: "OPENCTI_TOKEN is still the placeholder ChangeMe: set the API token of the connector's user" })
         }
-        const { metricsNamespace, metricsSubsystem, ...rest } = values
+        const { metricsNamespace, metricsSubsystem, sslVerify, customHeaders, ...rest } = values
         return OpenCtiConfig.of({
           ...rest,
+          tls: yield* readTlsVerification(sslVerify),
+          customHeaders: yield* readCustomHeaders(customHeaders),
           metricsPrefix: [metricsNamespace, metricsSubsystem].filter((part) => part.length > 0).join("_"),
           url: values.url.href.replace(/\/+$/, ""),
           connectorType: connector.type,

@@ -85,6 +85,10 @@ export const Setting = {
   boolean: (name: string, fallback: boolean): Setting<boolean> =>
     make(name, booleanAccepted, parseBoolean, Option.some(fallback), String(fallback)),
 
+  /** `true`/`false` (as `boolean`) or any other text (e.g. a path), which `accepted` describes. */
+  booleanOrText: (name: string, fallback: boolean, accepted: string): Setting<boolean | string> =>
+    make(name, `${booleanAccepted}, or ${accepted}`, (value) => Option.orElse(parseBoolean(value), () => Option.some(value)), Option.some(fallback), String(fallback)),
+
   /** A boolean whose absence means something of its own (a value taken from elsewhere). */
   optionalBoolean: (name: string): Setting<Option.Option<boolean>> => optionalOf(name, booleanAccepted, parseBoolean),
 

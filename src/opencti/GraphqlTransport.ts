@@ -1,9 +1,10 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
-import { HttpClient, HttpClientRequest } from "effect/http"
+import { HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
 import { OpenCtiError } from "./OpenCtiError.js"
 import type { OpenCtiOperation } from "./OpenCtiError.js"
+import { describeTransportFailure, platformClient } from "./PlatformHttp.js"
 
 const GraphqlErrors = Schema.Array(Schema.Struct({
   message: Schema.String,
@@ -37,15 +38,14 @@ export interface GraphqlTransport {
 const retries = 4
 
 /**
- * POST `{url}/graphql` and GET of platform paths with a bearer token. Each attempt, from the request to
- * the end of the answer's body, has `requestTimeout`; failures that a retry can clear are retried with
- * backoff, a bounded number of times.
+ * POST `{url}/graphql` and GET of platform paths through the platform's client (token, custom headers,
+ * TLS and proxy settings). Each attempt, from the request to the end of the answer's body, has
+ * `requestTimeout`; failures that a retry can clear are retried with backoff, a bounded number of times.
+ * Redirects are not followed: a 3xx is an answer like any other that is not 200.
  */
 export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
   Effect.gen(function*() {
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest((request) => request.pipe(HttpClientRequest.prependUrl(config.url), HttpClientRequest.bearerToken(config.token)))
-    )
+    const client = yield* platformClient(config)
 
     /** One exchange: a 200 answer read with `read`, any other status an OpenCtiError, retried as a whole. */
     const exchange = <A>(
@@ -54,7 +54,7 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
       read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, OpenCtiError>
     ) =>
       client.execute(request).pipe(
-        Effect.mapError((error) => new OpenCtiError({ operation, retryable: true, message: error.message, cause: error })),
+        Effect.mapError((error) => new OpenCtiError({ operation, ...describeTransportFailure(error), cause: error })),
         Effect.flatMap((response) =>
           response.status === 200
             ? read(response)

@@ -76,7 +76,7 @@ export class OpenCti extends Context.Service<OpenCti, {
   /** Downloads a file the platform serves under `/storage/get/...`. */
   readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
 }>()("opencti-connectors/opencti/OpenCti") {
-  /** Over the HttpClient in context: fetch in production. */
+  /** Over the HttpClient in context: the platform's (PlatformHttp) in production. */
   static readonly layer = Layer.effect(
     OpenCti,
     Effect.gen(function*() {

@@ -8,7 +8,9 @@ import {
   S3Client
 } from "@aws-sdk/client-s3"
 import { Effect, Layer, Option, Predicate, Redacted, Stream } from "effect"
+import { HttpsProxyAgent } from "https-proxy-agent"
 import { Agent } from "node:https"
+import { getProxyForUrl } from "proxy-from-env"
 import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
 import type { ObjectInfo, S3Options, StorageOperation } from "./ObjectStorage.js"
 
@@ -27,6 +29,20 @@ const isNotFound = (cause: unknown): boolean =>
   (cause.name === "NotFound" || cause.name === "NoSuchKey" || cause.name === "NoSuchBucket" ||
     (Predicate.hasProperty(cause, "$metadata") && Predicate.hasProperty(cause.$metadata, "httpStatusCode") && cause.$metadata.httpStatusCode === 404))
 
+/**
+ * The agents of the SDK's HTTP handler: through the proxy that `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY`
+ * (either case) name for the endpoint, as boto3 does (a CONNECT tunnel, whatever the scheme).
+ */
+const agents = (options: S3Options) => {
+  const tls = options.verifyTls ? {} : { rejectUnauthorized: false }
+  const proxy = getProxyForUrl(Option.getOrElse(options.endpoint, () => `https://s3.${options.region}.amazonaws.com`))
+  if (proxy !== "") {
+    const agent = new HttpsProxyAgent(proxy, { keepAlive: true, ...tls })
+    return { requestHandler: { httpAgent: agent, httpsAgent: agent } }
+  }
+  return options.verifyTls ? {} : { requestHandler: { httpsAgent: new Agent({ keepAlive: true, ...tls }) } }
+}
+
 /** The S3 client of these options; checksums only when required, since many S3-compatible servers reject the SDK's defaults. */
 const makeClient = (options: S3Options): S3Client => {
   const credentials = Option.isSome(options.accessKeyId) && Option.isSome(options.secretAccessKey)
@@ -39,7 +55,7 @@ const makeClient = (options: S3Options): S3Client => {
     responseChecksumValidation: "WHEN_REQUIRED",
     ...(Option.isSome(options.endpoint) ? { endpoint: options.endpoint.value } : {}),
     ...(credentials === undefined ? {} : { credentials }),
-    ...(options.verifyTls ? {} : { requestHandler: { httpsAgent: new Agent({ rejectUnauthorized: false }) } })
+    ...agents(options)
   })
 }
 

@@ -8,7 +8,7 @@ import type { FirstStart } from "./ExportCursor.js"
 
 /** The variables of the stream exporter (besides the OpenCTI ones). */
 export const streamExportSettings = {
-  streamId: Setting.string("CONNECTOR_LIVE_STREAM_ID", { accepted: "the id of the live stream to export" }),
+  streamId: Setting.optionalString("CONNECTOR_LIVE_STREAM_ID"),
   startTimestamp: Setting.optionalInteger("CONNECTOR_LIVE_STREAM_START_TIMESTAMP", 0),
   recoverIsoDate: Setting.optionalString("CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE"),
   listenDelete: Setting.boolean("CONNECTOR_LIVE_STREAM_LISTEN_DELETE", true),

@@ -66,7 +66,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         const cursor = yield* startCursor(config, storage, state, commit)
         yield* metrics.cursor(cursor)
         yield* Effect.logInfo("Listening to the live stream").pipe(
-          Effect.annotateLogs({ stream: config.liveStream.streamId, start_from: cursor.startFrom, file_count: cursor.fileCount })
+          Effect.annotateLogs({ stream: Option.getOrElse(config.liveStream.streamId, () => "raw"), start_from: cursor.startFrom, file_count: cursor.fileCount })
         )
         yield* drainOnInterrupt((stop) => exportFrom(cursor, stop), (exit) =>
           isFailure(exit)

@@ -1,12 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Option, Stream } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { LiveStream } from "../../src/opencti/LiveStream.js"
 import type { LiveEvent, LiveStreamOptions } from "../../src/opencti/LiveStream.js"
+import * as PlatformHttp from "../../src/opencti/PlatformHttp.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn, OpenCtiStandInOptions } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 
 const TOKEN = "stream-token"
 
@@ -21,7 +24,7 @@ const fiveEvents = [
 const IDS = ["1730000000001-0", "1730000000002-0", "1730000000002-1", "1730000000003-0", "1730000000004-0"]
 
 const defaults: LiveStreamOptions = {
-  streamId: "live",
+  streamId: Option.some("live"),
   listenDelete: true,
   noDependencies: false,
   withInferences: false,
@@ -29,14 +32,15 @@ const defaults: LiveStreamOptions = {
   bufferSize: 100
 }
 
-/** A LiveStream client of the stand-in. */
-const clientOf = (standIn: OpenCtiStandIn, options: Partial<LiveStreamOptions> = {}) =>
-  Effect.provide(
-    LiveStream,
-    LiveStream.layer({ ...defaults, ...options }).pipe(
-      Layer.provide(OpenCtiConfig.layer({ type: "STREAM", name: "test", scope: [] })),
+/** A LiveStream client of the stand-in, for the enclosing scope (its HTTP client lives as long). */
+const clientOf = (standIn: { readonly url: string }, options: Partial<LiveStreamOptions> = {}) =>
+  Effect.map(
+    Layer.build(LiveStream.layer({ ...defaults, ...options }).pipe(
+      Layer.provide(PlatformHttp.layer),
+      Layer.provideMerge(OpenCtiConfig.layer({ type: "STREAM", name: "test", scope: [] })),
       Layer.provide(layerRecord({ OPENCTI_URL: standIn.url, OPENCTI_TOKEN: TOKEN, CONNECTOR_ID: "c0ffee00-0000-4000-8000-000000000001" }))
-    )
+    )),
+    (context) => Context.get(context, LiveStream)
   )
 
 /** The stand-in and a LiveStream client of it. */
@@ -90,7 +94,7 @@ describe("LiveStream", () => {
   it.live("stops with a clear reason on 401 (unknown stream) and 410 (stopped stream)", () =>
     Effect.gen(function*() {
       const { standIn, live } = yield* setUp({ stream: { events: fiveEvents, ids: ["live", "paused"] } })
-      const unknownStream = yield* clientOf(standIn, { streamId: "nope" })
+      const unknownStream = yield* clientOf(standIn, { streamId: Option.some("nope") })
       const unknown = yield* Effect.flip(Stream.runDrain(unknownStream.open({ startFrom: "0-0", recoverUntil: Option.none() })))
       assert.deepStrictEqual([unknown.reason, unknown.status, unknown.streamId], ["unauthorized", 401, "nope"])
       standIn.stream.setStopped("live", true)
@@ -126,4 +130,63 @@ describe("LiveStream", () => {
       assert.deepStrictEqual(received.slice(0, 2), ["1700000000000-0", "1700000000001-0"])
       assert.isTrue(received.every((id, index) => id === `${1_700_000_000_000 + index}-0`))
     }))
+
+  it.live("retries a platform that answers 5xx while it restarts, then delivers every event", () =>
+    Effect.gen(function*() {
+      const { standIn, live } = yield* setUp({ stream: { events: fiveEvents } })
+      standIn.stream.planConnections({ status: 503 }, { status: 502 })
+      const events = yield* take(live.open({ startFrom: "0-0", recoverUntil: Option.none() }), 5)
+      assert.deepStrictEqual(ids(events), IDS)
+      assert.strictEqual(standIn.stream.connections.length, 1)
+    }))
+
+  it.live("retries a refused connection until the platform listens again", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() => freePort())
+      const live = yield* clientOf({ url: `http://127.0.0.1:${port}` })
+      const reading = yield* Effect.forkChild(take(live.open({ startFrom: "0-0", recoverUntil: Option.none() }), 5))
+      yield* Effect.sleep(Duration.millis(1200))
+      yield* openCtiStandInScoped({ token: TOKEN, port, stream: { events: fiveEvents } })
+      assert.deepStrictEqual(ids(yield* Fiber.join(reading)), IDS)
+    }))
+
+  it.live("stops on 404: the platform has no such stream", () =>
+    Effect.gen(function*() {
+      const { standIn, live } = yield* setUp({ stream: { events: fiveEvents } })
+      standIn.stream.planConnections({ status: 404 })
+      const error = yield* Effect.flip(Stream.runDrain(live.open({ startFrom: "0-0", recoverUntil: Option.none() })))
+      assert.deepStrictEqual([error.reason, error.status], ["missing", 404])
+    }))
+
+  it.live("passes on events of any name, not only create, update, delete and merge", () =>
+    Effect.gen(function*() {
+      const server = createServer((_request, response) => {
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        response.write("event: connected\ndata: {}\n\n")
+        response.write("id: 1730000000001-0\nevent: create\ndata: {\"n\":1}\n\n")
+        response.write("id: 1730000000002-0\nevent: sync-marker\ndata: {\"n\":2}\n\n")
+        response.write("id: 1730000000003-0\ndata: {\"n\":3}\n\n")
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+      )
+      const live = yield* clientOf({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+      const events = yield* take(live.open({ startFrom: "0-0", recoverUntil: Option.none() }), 3)
+      assert.deepStrictEqual(events.map((event) => [event.id, event.event]), [
+        ["1730000000001-0", "create"],
+        ["1730000000002-0", "sync-marker"],
+        ["1730000000003-0", "message"]
+      ])
+    }))
 })
+
+/** A port nothing listens on (it was free a moment ago). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })

@@ -23,6 +23,12 @@ describe("StreamExportConfig", () => {
       assert.deepStrictEqual(config.firstStart, { startFrom: "0-0", recoverUntil: Option.none() })
     }))
 
+  it.effect("reads the raw stream when no stream id is set, as pycti does", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual((yield* read({ ...required, CONNECTOR_LIVE_STREAM_ID: "" })).liveStream.streamId, Option.none())
+      assert.deepStrictEqual((yield* read(required)).liveStream.streamId, Option.some("live"))
+    }))
+
   it.effect("builds the endpoint from MINIO_ENDPOINT, MINIO_PORT and MINIO_SECURE, and the folder prefix", () =>
     Effect.gen(function*() {
       const config = yield* read({ ...required, MINIO_PORT: "9443", MINIO_SECURE: "true", MINIO_CERT_CHECK: "false", MINIO_FOLDER: "/opencti-stream/" })
@@ -42,7 +48,6 @@ describe("StreamExportConfig", () => {
   it.effect.each([
     { name: "an endpoint with a scheme", env: { MINIO_ENDPOINT: "http://minio:9000" }, variable: "MINIO_ENDPOINT" },
     { name: "a recover date that is not a date", env: { CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "yesterday" }, variable: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE" },
-    { name: "no stream id", env: { CONNECTOR_LIVE_STREAM_ID: "" }, variable: "CONNECTOR_LIVE_STREAM_ID" },
     { name: "a zero watchdog", env: { CONNECTOR_LIVE_STREAM_WATCHDOG_SEC: "0" }, variable: "CONNECTOR_LIVE_STREAM_WATCHDOG_SEC" },
     { name: "a port out of range", env: { MINIO_PORT: "http" }, variable: "MINIO_PORT" }
   ])("refuses $name, naming the variable", ({ env, variable }) =>

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer as createTlsServer } from "node:https"
 import type { AddressInfo } from "node:net"
 import { type BatchingLimits, batchingProtection, PLATFORM_BATCHING_LIMITS } from "./opencti/batchingProtection.js"
 import type { BundlePushes } from "./opencti/BundlePushes.js"
@@ -21,6 +22,8 @@ export interface OpenCtiStandInOptions extends PlatformOptions {
   readonly token: string
   /** Default 0: a free port of 127.0.0.1. */
   readonly port?: number
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  readonly tls?: { readonly key: string; readonly cert: string }
   /**
    * The platform's alias batching protection: how often one root field may appear in a document.
    * Default as the platform: 2 per query field, 1 per mutation field. `false` turns it off.
@@ -61,7 +64,7 @@ export interface LiveStreamControl {
 
 /** A running OpenCTI platform stand-in on 127.0.0.1. */
 export interface OpenCtiStandIn {
-  /** The platform URL (`OPENCTI_URL`): `/graphql`, `/stream/<id>` and `/storage/get/<id>` live under it. */
+  /** The platform URL (`OPENCTI_URL`): `/graphql`, `/stream`, `/stream/<id>` and `/storage/get/<id>` live under it. */
   readonly url: string
   readonly token: string
   /** Every `POST /graphql`, in order. */
@@ -119,6 +122,7 @@ export const startOpenCtiStandIn = async (options: OpenCtiStandInOptions): Promi
     const url = new URL(request.url ?? "/", `http://${HOST}`)
     const path = url.pathname
     if (request.method === "POST" && path === "/graphql") return graphql.handle(request, response)
+    if (request.method === "GET" && path === "/stream") return stream.handle(request, response, undefined, url.searchParams)
     if (request.method === "GET" && path.startsWith("/stream/") && !path.slice("/stream/".length).includes("/")) {
       return stream.handle(request, response, decodeURIComponent(path.slice("/stream/".length)), url.searchParams)
     }
@@ -128,7 +132,7 @@ export const startOpenCtiStandIn = async (options: OpenCtiStandInOptions): Promi
     sendText(response, 404, `Cannot ${request.method} ${path}`)
   }
 
-  const server = createServer((request, response) => {
+  const answer = (request: IncomingMessage, response: ServerResponse) => {
     Promise.resolve()
       .then(() => route(request, response))
       .catch((error: unknown) => {
@@ -136,7 +140,8 @@ export const startOpenCtiStandIn = async (options: OpenCtiStandInOptions): Promi
         if (response.headersSent) response.destroy()
         else sendText(response, 500, "Internal Server Error")
       })
-  })
+  }
+  const server = options.tls === undefined ? createServer(answer) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, answer)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(options.port ?? 0, HOST, () => {
@@ -149,7 +154,7 @@ export const startOpenCtiStandIn = async (options: OpenCtiStandInOptions): Promi
   const invalidDocuments = (): ReadonlyArray<GraphqlCall> => graphql.calls.filter((call) => call.invalid)
 
   return {
-    url: `http://${HOST}:${port}`,
+    url: `${options.tls === undefined ? "http" : "https"}://${HOST}:${port}`,
     token: options.token,
     calls: graphql.calls,
     callsTo: (field) => graphql.calls.filter((call) => !call.invalid && call.fields.includes(field)),

@@ -6,7 +6,8 @@ import { compareStreamIds, formatStreamId, type StreamId } from "./streamIds.js"
 
 /** What a consumer asked for, as the platform reads it (query parameter first, then header). */
 export interface StreamRequest {
-  readonly streamId: string
+  /** Undefined for the raw stream (`/stream`). */
+  readonly streamId: string | undefined
   readonly headers: IncomingHttpHeaders
   /** The `Last-Event-ID` header as sent. */
   readonly lastEventId: string | undefined

@@ -87,12 +87,13 @@ export class LiveStreamRoute {
     for (const connection of this.connections) connection.wakeUp()
   }
 
-  async handle(request: IncomingMessage, response: ServerResponse, streamId: string, query: URLSearchParams) {
+  /** `GET /stream/:id`, or the raw stream `GET /stream` (streamId undefined), which the token's user (BYPASS) may read. */
+  async handle(request: IncomingMessage, response: ServerResponse, streamId: string | undefined, query: URLSearchParams) {
     if (bearerToken(request) !== this.token) return refuse(response, 401, NOT_AUTHENTICATED)
-    if (!this.options.ids.includes(streamId)) return refuse(response, 401, NOT_AUTHORIZED)
-    if (this.stopped.has(streamId)) return refuse(response, 410, "This live stream is stopped")
+    if (streamId !== undefined && !this.options.ids.includes(streamId)) return refuse(response, 401, NOT_AUTHORIZED)
+    if (streamId !== undefined && this.stopped.has(streamId)) return refuse(response, 410, "This live stream is stopped")
     const plan = this.plans.shift() ?? {}
-    if (plan.status !== undefined) return refuse(response, plan.status, `Error in stream ${streamId}`)
+    if (plan.status !== undefined) return refuse(response, plan.status, `Error in stream ${streamId ?? "raw"}`)
 
     const lastEventId = headerValue(request, "last-event-id")
     const streamRequest: StreamRequest = {

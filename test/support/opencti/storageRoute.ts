@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http"
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import { basename, extname } from "node:path"
 import { bearerToken, sendJson, sendText } from "./http.js"
 
@@ -7,6 +7,7 @@ export interface FileDownload {
   readonly fileId: string
   readonly authenticated: boolean
   readonly status: number
+  readonly headers: IncomingHttpHeaders
 }
 
 // What Express's `res.attachment` derives from the extension, for the files connectors meet.
@@ -38,7 +39,7 @@ export class StorageRoute {
     const authenticated = bearerToken(request) === this.token
     const content = this.files.get(fileId)
     const status = !authenticated ? 403 : content === undefined ? 503 : 200
-    this.downloads.push({ fileId, authenticated, status })
+    this.downloads.push({ fileId, authenticated, status, headers: request.headers })
     if (!authenticated) return sendText(response, 403, "Forbidden")
     // Any failure of loadFile (missing file included) is a 503 with a JSON body on the platform.
     if (content === undefined) {
