@@ -1,14 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { exportedObjects, exporterEnv, waitUntil } from "../stream-export/exporting.js"
+import { exportedObjects, exporterEnv, exporterProcess, waitUntil } from "../stream-export/exporting.js"
 import { testCertificatesScoped } from "../support/Certificates.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
-import { startConnector } from "../support/ConnectorProcess.js"
 import { forwardProxyScoped } from "../support/ForwardProxy.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandInOptions } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
+import type { S3ServerHandle } from "../support/S3Server.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`), which makes every kind of platform
 // request: GraphQL (registration, pings), file downloads and the live stream. `npm test` builds it first.
@@ -23,16 +23,6 @@ const withFile = platformEvent("create", {
   extensions: { [OPENCTI_EXTENSION]: { type: "Malware", files: [{ name: "report.txt", uri: "/storage/get/import/Malware/report.txt", mime_type: "text/plain" }] } }
 }, { id: "1730000000001-0" })
 
-/** The exporter process for the enclosing scope: SIGKILLed when the scope closes, if still running. */
-const exporterProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => startConnector("stream-export", env)),
-    (run) => Effect.promise(async () => {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-      await run.exited
-    })
-  )
-
 /** A stand-in holding one event with a file, s3rver, and the env of an exporter of the stand-in's stream. */
 const platform = (standInOptions: Partial<OpenCtiStandInOptions> = {}) =>
   Effect.gen(function*() {
@@ -45,7 +35,7 @@ const platform = (standInOptions: Partial<OpenCtiStandInOptions> = {}) =>
   })
 
 /** Waits until the event and its file are exported (a GraphQL registration, a download and the stream behind it), then stops the run. */
-const exportsTheEvent = (s3: Parameters<typeof exportedObjects>[0], run: ConnectorRun) =>
+const exportsTheEvent = (s3: S3ServerHandle, run: ConnectorRun) =>
   Effect.gen(function*() {
     const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.length > 0, 60).pipe(
       Effect.catchDefect(() => Effect.die(new Error(`nothing exported; the exporter said:\n${run.stderr()}`)))
@@ -148,6 +138,29 @@ describe("platform connection (built CLI)", () => {
         const run = yield* exporterProcess(env({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: "example.org,127.0.0.1" }))
         yield* exportsTheEvent(s3, run)
         assert.deepStrictEqual([proxy.tunnels, proxy.forwarded], [[], []])
+      }), { timeout: 120_000 })
+  })
+
+  describe("a platform that restarts, a file it cannot serve", () => {
+    it.live("the live stream answered 503, then 502, is retried, and the event exported", () =>
+      Effect.gen(function*() {
+        const { s3, standIn, env } = yield* platform()
+        standIn.stream.planConnections({ status: 503 }, { status: 502 })
+        const run = yield* exporterProcess(env())
+        yield* exportsTheEvent(s3, run)
+        assert.isTrue(run.logs().some((line) => line.level === "WARNING" && line.message === "Live stream connection lost, reconnecting"))
+      }), { timeout: 120_000 })
+
+    it.live("a file the platform still fails to serve stops the exporter before the event, naming the phase and the file", () =>
+      Effect.gen(function*() {
+        const s3 = yield* s3ServerScoped()
+        const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { events: [withFile], heartbeatIntervalMs: 300 } })
+        const run = yield* exporterProcess(exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { WRITE_EVERY_SEC: "1" }))
+        const exit = yield* Effect.promise(() => run.exited)
+        assert.strictEqual(exit.code, 1, run.stderr())
+        const failure = run.logs().find((line) => line.level === "ERROR")
+        assert.deepStrictEqual([failure?.attributes?.["phase"], failure?.attributes?.["key"], failure?.attributes?.["eventId"]], ["enrich", "/storage/get/import/Malware/report.txt", "1730000000001-0"])
+        assert.deepStrictEqual(yield* exportedObjects(s3), [])
       }), { timeout: 120_000 })
   })
 })

@@ -1,13 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { connectorState, exportedObjects, exporterEnv, idsOf, waitUntil } from "./exporting.js"
+import { connectorState, exportedObjects, exporterEnv, exporterProcess, idsOf, waitUntil } from "./exporting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -16,16 +15,6 @@ const CONNECTOR_ID = "2c9e4f0a-1b3d-4e5f-8a6b-7c8d9e0f1a2b"
 
 const processEnv = (standIn: OpenCtiStandIn, s3: S3ServerHandle, overrides: Record<string, string> = {}) =>
   exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { CONNECTOR_LOG_LEVEL: "info", ...overrides })
-
-/** The exporter process for the enclosing scope: killed (SIGKILL) when the scope closes, if still running. */
-const exporterProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => startConnector("stream-export", env)),
-    (run) => Effect.promise(async () => {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-      await run.exited
-    })
-  )
 
 const exitOf = (run: ConnectorRun) => Effect.promise(() => run.exited)
 

@@ -1,5 +1,6 @@
 import { Duration, Effect, Option } from "effect"
 import { fileNumberOf } from "../../src/stream-export/ExportObjects.js"
+import { startConnector } from "../support/ConnectorProcess.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { getText, listAllKeys } from "../support/S3Bucket.js"
 import { makeS3Client } from "../support/S3Server.js"
@@ -82,3 +83,13 @@ export const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boole
 
 /** The connector state the stand-in holds for `connectorId`, parsed. */
 export const connectorState = (standIn: OpenCtiStandIn, connectorId: string) => JSON.parse(standIn.connectors.get(connectorId)?.state ?? "null")
+
+/** The exporter process for the enclosing scope: the built CLI's `stream-export`, killed (SIGKILL) when the scope closes, if still running. */
+export const exporterProcess = (env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => startConnector("stream-export", env)),
+    (run) => Effect.promise(async () => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
+      await run.exited
+    })
+  )
