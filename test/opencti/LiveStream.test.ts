@@ -5,6 +5,7 @@ import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { LiveStream } from "../../src/opencti/LiveStream.js"
 import type { LiveEvent, LiveStreamOptions } from "../../src/opencti/LiveStream.js"
 import * as PlatformHttp from "../../src/opencti/PlatformHttp.js"
+import { testCertificatesScoped } from "../support/Certificates.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn, OpenCtiStandInOptions } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
@@ -156,6 +157,16 @@ describe("LiveStream", () => {
       standIn.stream.planConnections({ status: 404 })
       const error = yield* Effect.flip(Stream.runDrain(live.open({ startFrom: "0-0", recoverUntil: Option.none() })))
       assert.deepStrictEqual([error.reason, error.status], ["missing", 404])
+    }))
+
+  it.live("stops at once on a certificate it cannot verify, naming OPENCTI_SSL_VERIFY, instead of retrying it", () =>
+    Effect.gen(function*() {
+      const standIn = yield* openCtiStandInScoped({ token: TOKEN, tls: yield* testCertificatesScoped, stream: { events: fiveEvents } })
+      const live = yield* clientOf(standIn)
+      const error = yield* Effect.flip(Stream.runDrain(live.open({ startFrom: "0-0", recoverUntil: Option.none() })))
+      assert.strictEqual(error.reason, "certificate")
+      assert.include(error.message, "OPENCTI_SSL_VERIFY")
+      assert.strictEqual(standIn.stream.connections.length, 0)
     }))
 
   it.live("passes on events of any name, not only create, update, delete and merge", () =>
