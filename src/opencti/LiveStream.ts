@@ -174,16 +174,17 @@ const open = (client: HttpClient.HttpClient, baseUrl: string, options: LiveStrea
       Stream.timeoutOrElse({
         duration: options.watchdog,
         orElse: () => Stream.fail(make("watchdog", `nothing received for ${Duration.format(options.watchdog)}, not even a heartbeat`))
-      }),
-      Stream.tapError((error) =>
-        error.reason === "unavailable"
-          ? Effect.logWarning("Live stream connection lost, reconnecting").pipe(Effect.annotateLogs({ stream: name, reason: error.message }))
-          : Effect.void
-      )
+      })
     )
 
     return connection.pipe(
-      Stream.retry(reconnections.pipe(Schedule.while(({ input }: { readonly input: LiveStreamError }) => input.reason === "unavailable"))),
+      Stream.retry(reconnections.pipe(
+        Schedule.while(({ input }: { readonly input: LiveStreamError }) => input.reason === "unavailable"),
+        // Logged only when a reconnection follows: the last failure ends the stream and is logged there.
+        Schedule.tap(({ input, attempt }) =>
+          Effect.logWarning("Live stream connection lost, reconnecting").pipe(Effect.annotateLogs({ stream: name, reason: input.message, attempt }))
+        )
+      )),
       Stream.filterMap(Filter.make((message: Message) => message._tag === "Event" ? Result.succeed(message.event) : Result.fail(message)))
     )
   })).pipe(Stream.withSpan("LiveStream.open", { attributes: { stream: name } }))
