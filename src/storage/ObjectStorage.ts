@@ -21,7 +21,7 @@ export interface S3Options {
   readonly verifyTls: boolean
 }
 
-const StorageOperation = Schema.Literals(["list", "get", "put", "delete", "ensureBucket"])
+const StorageOperation = Schema.Literals(["list", "get", "put", "copy", "delete", "ensureBucket"])
 export type StorageOperation = typeof StorageOperation.Type
 
 /** Any failure of the object store, mapped once at the adapter. */
@@ -43,12 +43,16 @@ export interface StoredObject {
 /** The buckets of an in-memory store, exposed so tests can seed and inspect them. */
 export type MemoryBuckets = Map<string, Map<string, StoredObject>>
 
-/** An S3-like object store: S3 or MinIO in production, memory in tests. */
+/** An S3-like object store: S3 or MinIO, or a directory (a bucket is then a directory path); memory in tests. */
 export class ObjectStorage extends Context.Service<ObjectStorage, {
   /** Every object under `prefix`, in key order, page after page. */
   readonly list: (bucket: string, prefix: string) => Stream.Stream<ObjectInfo, ObjectStorageError>
   readonly get: (bucket: string, key: string) => Effect.Effect<Uint8Array, ObjectStorageError>
+  /** The object's bytes as they arrive, for objects too large to hold at once; read again by running the stream again. */
+  readonly getStream: (bucket: string, key: string) => Stream.Stream<Uint8Array, ObjectStorageError>
   readonly put: (bucket: string, key: string, body: Uint8Array, contentType: string) => Effect.Effect<void, ObjectStorageError>
+  /** Copies an object, whole, to `toKey` of `toBucket` (replacing what is there). */
+  readonly copy: (bucket: string, key: string, toBucket: string, toKey: string) => Effect.Effect<void, ObjectStorageError>
   readonly delete: (bucket: string, key: string) => Effect.Effect<void, ObjectStorageError>
   /** Creates the bucket unless it exists. */
   readonly ensureBucket: (bucket: string) => Effect.Effect<void, ObjectStorageError>
@@ -58,6 +62,9 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
     Layer.succeed(ObjectStorage, makeMemory(buckets, options.pageSize ?? 1000))
 }
 
+/** Streamed reads of the memory store come in chunks of this size, as a network read would. */
+const streamChunkBytes = 64 * 1024
+
 const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Service"] => {
   const bucketOf = (operation: StorageOperation, bucket: string, key?: string) => {
     const found = buckets.get(bucket)
@@ -65,6 +72,13 @@ const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Se
       ? Effect.fail(new ObjectStorageError({ operation, bucket, key, message: "NoSuchBucket: the bucket does not exist" }))
       : Effect.succeed(found)
   }
+  const objectOf = (operation: StorageOperation, bucket: string, key: string) =>
+    Effect.flatMap(bucketOf(operation, bucket, key), (objects) => {
+      const object = objects.get(key)
+      return object === undefined
+        ? Effect.fail(new ObjectStorageError({ operation, bucket, key, message: "NoSuchKey: the object does not exist" }))
+        : Effect.succeed(object)
+    })
   return {
     list: (bucket, prefix) =>
       Stream.unwrap(Effect.map(bucketOf("list", bucket), (objects) => {
@@ -74,13 +88,15 @@ const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Se
           .map(([key, object]) => ({ key, lastModified: object.lastModified, size: object.body.byteLength }))
         return Stream.fromIterable(infos).pipe(Stream.rechunk(pageSize))
       })),
-    get: (bucket, key) =>
-      Effect.flatMap(bucketOf("get", bucket, key), (objects) => {
-        const object = objects.get(key)
-        return object === undefined
-          ? Effect.fail(new ObjectStorageError({ operation: "get", bucket, key, message: "NoSuchKey: the object does not exist" }))
-          : Effect.succeed(object.body)
-      }),
+    get: (bucket, key) => Effect.map(objectOf("get", bucket, key), (object) => object.body),
+    getStream: (bucket, key) =>
+      Stream.unwrap(Effect.map(objectOf("get", bucket, key), (object) =>
+        Stream.fromIterable(Array.from({ length: Math.ceil(object.body.byteLength / streamChunkBytes) }, (_, index) =>
+          object.body.subarray(index * streamChunkBytes, (index + 1) * streamChunkBytes))))),
+    copy: (bucket, key, toBucket, toKey) =>
+      Effect.flatMap(objectOf("copy", bucket, key), (object) =>
+        Effect.flatMap(bucketOf("copy", toBucket, toKey), (objects) =>
+          Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(toKey, { ...object, lastModified })))),
     put: (bucket, key, body, contentType) =>
       Effect.flatMap(bucketOf("put", bucket, key), (objects) =>
         Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(key, { body, contentType, lastModified }))),

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -84,12 +85,19 @@ export const layer = (options: S3Options) =>
         return [infos, next] as const
       })
 
-      const get = Effect.fn("S3ObjectStorage.get")(function*(bucket: string, key: string) {
-        return yield* call("get", bucket, key, async (abortSignal) => {
-          const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+      const body = (abortSignal: AbortSignal, bucket: string, key: string) =>
+        client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }).then((response) => {
           if (response.Body === undefined) throw new Error("the response has no body")
-          return response.Body.transformToByteArray()
+          return response.Body
         })
+
+      const get = Effect.fn("S3ObjectStorage.get")(function*(bucket: string, key: string) {
+        return yield* call("get", bucket, key, async (abortSignal) => (await body(abortSignal, bucket, key)).transformToByteArray())
+      })
+
+      const copy = Effect.fn("S3ObjectStorage.copy")(function*(bucket: string, key: string, toBucket: string, toKey: string) {
+        yield* call("copy", toBucket, toKey, (abortSignal) =>
+          client.send(new CopyObjectCommand({ Bucket: toBucket, Key: toKey, CopySource: `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}` }), { abortSignal }))
       })
 
       const put = Effect.fn("S3ObjectStorage.put")(function*(bucket: string, key: string, body: Uint8Array, contentType: string) {
@@ -111,7 +119,12 @@ export const layer = (options: S3Options) =>
         }).pipe(
           Effect.catch((cause) =>
             isNotFound(cause)
-              ? call("ensureBucket", bucket, undefined, (abortSignal) => client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal }))
+              ? call("ensureBucket", bucket, undefined, (abortSignal) =>
+                // Another writer may create it between the look and the creation.
+                client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal }).catch((error: unknown) => {
+                  if (Predicate.isError(error) && (error.name === "BucketAlreadyOwnedByYou" || error.name === "BucketAlreadyExists")) return undefined
+                  throw error
+                }))
               : Effect.fail(new ObjectStorageError({ operation: "ensureBucket", bucket, message: describe(cause), cause }))
           )
         )
@@ -121,7 +134,13 @@ export const layer = (options: S3Options) =>
         list: (bucket, prefix) =>
           Stream.paginate<string | undefined, ObjectInfo, ObjectStorageError>(undefined, (token) => listPage(bucket, prefix, token)),
         get,
+        getStream: (bucket, key) =>
+          Stream.unwrap(Effect.map(
+            call("get", bucket, key, async (abortSignal) => (await body(abortSignal, bucket, key)).transformToWebStream()),
+            (readable) => Stream.fromAsyncIterable(readable, (cause) => new ObjectStorageError({ operation: "get", bucket, key, message: describe(cause), cause }))
+          )),
         put,
+        copy,
         delete: remove,
         ensureBucket
       })
