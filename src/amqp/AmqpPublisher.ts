@@ -1,6 +1,6 @@
 import * as amqp from "amqplib"
 import type { Options, SocketOptions } from "amqplib"
-import { Context, Data, Deferred, Duration, Effect, Layer, Option, Queue, Redacted, Schedule, Schema } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Layer, Option, Predicate, Queue, Redacted, Schedule, Schema, Semaphore } from "effect"
 import type { AmqpEndpoint } from "./AmqpEndpoint.js"
 
 /** A failure to reach or publish to RabbitMQ: refused connection, closed channel, broker gone, NACKs exhausted. */
@@ -26,10 +26,23 @@ const HEARTBEAT_SECONDS = 10
 const CONNECT_TIMEOUT_MS = 30_000
 const CLOSE_TIMEOUT = Duration.seconds(5)
 
-/** Persistent, as pycti publishes (`delivery_mode=2`, `content_encoding="utf-8"`). */
-const publishOptions: Options.Publish = { deliveryMode: 2, contentEncoding: "utf-8" }
+/**
+ * Persistent, as pycti publishes (`delivery_mode=2`, `content_encoding="utf-8"`), and `mandatory`: a
+ * message no queue would receive comes back instead of being confirmed and dropped.
+ */
+const publishOptions: Options.Publish = { deliveryMode: 2, contentEncoding: "utf-8", mandatory: true }
+
+/** What the broker said of the last message it returned (`basic.return`). */
+interface Returned {
+  readonly count: number
+  readonly reason: string
+}
 
 class Nacked extends Data.TaggedError("Nacked")<{ readonly count: number }> {}
+
+/** `basic.return` carries a reply code and text (312 NO_ROUTE), which amqplib's types leave out. */
+const returnReason = (fields: object): string =>
+  [Predicate.hasProperty(fields, "replyCode") ? String(fields.replyCode) : "", Predicate.hasProperty(fields, "replyText") ? String(fields.replyText) : ""].join(" ").trim()
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -59,7 +72,8 @@ const closeQuietly = (close: () => Promise<void>): Effect.Effect<void> =>
 export class AmqpPublisher extends Context.Service<AmqpPublisher, {
   /**
    * Publishes a persistent message and waits for the broker's confirm. A NACK is retried a bounded
-   * number of times; once the connection or the channel is gone, this and every later publish fail.
+   * number of times; a message the broker returns as unroutable fails the publish at once; once the
+   * connection or the channel is gone, this and every later publish fail.
    */
   readonly publish: (exchange: string, routingKey: string, body: Uint8Array) => Effect.Effect<void, AmqpError>
   /**
@@ -74,6 +88,7 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
       Effect.gen(function*() {
         const target = describeEndpoint(endpoint)
         const lost = yield* Deferred.make<never, AmqpError>()
+        let returned: Returned = { count: 0, reason: "" }
         const notices = yield* Queue.unbounded<Effect.Effect<void>>()
         // Called from amqplib's events: the first loss wins, and is logged once.
         const lose = (operation: AmqpOperation, message: string): void => {
@@ -115,6 +130,9 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
           Effect.tryPromise({
             try: () =>
               connection.createConfirmChannel().then((opened) => {
+                opened.on("return", (message: amqp.Message) => {
+                  returned = { count: returned.count + 1, reason: returnReason(message.fields) }
+                })
                 opened.on("error", (error: Error) => lose("channel", `the channel to ${target} failed: ${error.message}`))
                 opened.on("close", () => loseUnlessExplained("channel", `the channel to ${target} closed`))
                 return opened
@@ -124,6 +142,9 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
           (opened) => closeQuietly(() => opened.close())
         )
         yield* Effect.forkScoped(Effect.forever(Effect.flatten(Queue.take(notices))))
+        // One batch in flight at a time: the returns counted while it waits for its confirms are its own
+        // (the broker sends a message's return before its confirm).
+        const inFlight = yield* Semaphore.make(1)
         yield* Effect.logInfo("Connected to RabbitMQ").pipe(Effect.annotateLogs({ endpoint: target }))
 
         /** Publishes in order and waits for every confirm; succeeds with the messages the broker refused. */
@@ -161,7 +182,20 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
           if (bodies.length === 0) return
           let pending: ReadonlyArray<Buffer> = bodies.map((body) => Buffer.from(body.buffer, body.byteOffset, body.byteLength))
           // A lost connection ends the wait even if amqplib never calls back.
-          const attempt = Effect.suspend(() => Effect.raceFirst(publishOnce(exchange, routingKey, pending), Deferred.await(lost))).pipe(
+          const attempt = Effect.suspend(() => {
+            const returnedBefore = returned.count
+            return Effect.raceFirst(publishOnce(exchange, routingKey, pending), Deferred.await(lost)).pipe(
+              Effect.flatMap((refused) => {
+                const unroutable = returned.count - returnedBefore
+                return unroutable === 0
+                  ? Effect.succeed(refused)
+                  : Effect.fail(new AmqpError({
+                    operation: "publish",
+                    message: `RabbitMQ returned ${unroutable} message(s) to ${exchange} with routing key ${routingKey} as unroutable (${returned.reason}): no queue is bound to receive them`
+                  }))
+              })
+            )
+          }).pipe(
             Effect.flatMap((refused) => {
               if (refused.length === 0) return Effect.void
               pending = refused
@@ -174,7 +208,8 @@ export class AmqpPublisher extends Context.Service<AmqpPublisher, {
             ),
             Effect.retry({ while: (error) => error._tag === "Nacked", times: nackRetry.retries, schedule: Schedule.exponential(nackRetry.backoff) }),
             Effect.catchTag("Nacked", (error) =>
-              Effect.fail(new AmqpError({ operation: "publish", message: `RabbitMQ still refused ${error.count} message(s) to ${exchange} after ${nackRetry.retries + 1} attempts (NACK)` })))
+              Effect.fail(new AmqpError({ operation: "publish", message: `RabbitMQ still refused ${error.count} message(s) to ${exchange} after ${nackRetry.retries + 1} attempts (NACK)` }))),
+            inFlight.withPermit
           )
         }, (effect, exchange, routingKey) => Effect.annotateLogs(effect, { exchange, routingKey }))
 

@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
-import { AmqpConfig, resolveEndpoint } from "../amqp/AmqpConfig.js"
 import { AmqpPublisher } from "../amqp/AmqpPublisher.js"
+import * as RegisteredPublisher from "../connector/RegisteredPublisher.js"
 import { Connector } from "../connector/Connector.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { bundleObjects } from "../stix/Bundle.js"
@@ -82,11 +82,5 @@ const make = Effect.gen(function*() {
   return BundleSender.of({ send })
 })
 
-/** The publisher for the broker of the registration, with the `MQ_*` overrides. */
-const PublisherLayer = Layer.unwrap(Effect.gen(function*() {
-  const registration = yield* Connector
-  return AmqpPublisher.layer(resolveEndpoint(registration.connection, yield* AmqpConfig))
-})).pipe(Layer.provide(AmqpConfig.layer))
-
 /** `CONNECTOR_QUEUE_PROTOCOL=amqp`: bundles go to the connector's push queue on RabbitMQ, as pycti sends them. */
-export const layer = Layer.effect(BundleSender, make).pipe(Layer.provide(PublisherLayer))
+export const layer = Layer.effect(BundleSender, make).pipe(Layer.provide(RegisteredPublisher.layer))

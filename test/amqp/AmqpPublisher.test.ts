@@ -91,6 +91,18 @@ describe("AmqpPublisher", () => {
       assert.lengthOf(yield* Effect.promise(() => takeMessages(broker, other.queue)), 1)
     }).pipe(Effect.provide(publisherLayer())))
 
+  it.live("publishes with mandatory: a message no queue receives fails the publish, and later ones still go through", () =>
+    Effect.gen(function*() {
+      const target = yield* Effect.promise(() => declarePushQueue(broker, "routed"))
+      const error = yield* Effect.flip(Effect.flatMap(AmqpPublisher, (publisher) =>
+        publisher.publishAll(target.exchange, "bound-to-no-queue", ["a", "b"].map((text) => new TextEncoder().encode(text)))))
+      assert.strictEqual(error.operation, "publish")
+      assert.include(error.message, "RabbitMQ returned 2 message(s) to amqp.worker.exchange with routing key bound-to-no-queue as unroutable (312 NO_ROUTE)")
+      yield* publish(target.exchange, target.routingKey, "routed")
+      const messages = yield* Effect.promise(() => takeMessages(broker, target.queue))
+      assert.deepStrictEqual(messages.map((message) => message.content.toString("utf8")), ["routed"])
+    }).pipe(Effect.provide(publisherLayer())))
+
   it.live("fails with an AmqpError when the broker refuses the connection or the credentials", () =>
     Effect.gen(function*() {
       const refused = yield* Effect.flip(Layer.build(publisherLayer({ port: 1 })))

@@ -62,7 +62,7 @@ const malwareBundle = (name: string, count: number): string =>
  * The S3 import with its real platform, queue and sender adapters against the stand-in and RabbitMQ,
  * over an in-memory bucket; `afterDelete` runs after each object is deleted.
  */
-const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => Effect.Effect<void> = () => Effect.void) => {
+const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => Effect.Effect<void> = () => Effect.void, connector = connectorId) => {
   const objects = new Map(Object.entries(files).map(([key, body]) => [key, { body: new TextEncoder().encode(body), lastModified: 1_700_000_000_000, contentType: "application/json" }]))
   const storage = Layer.effect(
     ObjectStorage,
@@ -72,7 +72,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
     Layer.provide(layerRecord({
       OPENCTI_URL: platform.url,
       OPENCTI_TOKEN: token,
-      CONNECTOR_ID: connectorId,
+      CONNECTOR_ID: connector,
       S3_BUCKET_NAME: "feed",
       S3_BUCKET_PREFIXES: "ACI_TI",
       S3_TRANSFORM: "none"
@@ -109,6 +109,21 @@ describe("the S3 import over AMQP", () => {
       assert.strictEqual(work?.expectations, 5)
       assert.deepStrictEqual(work?.toProcessed, { message: "Connector successfully processed S3 prefix 'ACI_TI': 2 file(s) ingested", inError: false })
       platform.assertNoInvalidDocuments()
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.live("a message no queue receives is a failed send: the file is kept and the work closed in error", () => {
+    // Registered, but no queue is bound to its routing key.
+    const unbound = "9a1c7e52-3b4d-4f6e-8a9b-0c1d2e3f4a5b"
+    const world = makeWorld({ "ACI_TI/a.json": malwareBundle("a", 1) }, () => Effect.void, unbound)
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(cycle)
+      assert.deepStrictEqual([error.phase, error.key], ["send", "ACI_TI/a.json"])
+      assert.include(error.message, `returned 1 message(s) to amqp.worker.exchange with routing key push_routing_${unbound} as unroutable (312 NO_ROUTE)`)
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/a.json"])
+      const work = platform.works.ofConnector(unbound).at(-1)
+      assert.strictEqual(work?.toProcessed?.inError, true)
+      assert.include(work?.toProcessed?.message, "unroutable")
     }).pipe(Effect.provide(world.layer))
   })
 
