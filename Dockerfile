@@ -16,7 +16,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# Runtime: non-root, no build tools, both connectors in one image.
+# Runtime: non-root, no build tools, the three connectors in one image (the command picks one:
+# s3-import, stream-export, stream-import).
 FROM node:24-bookworm-slim
 # A smaller young generation keeps the stream exporter's peak memory near its live data (about 230 MB
 # instead of 260-290 MB for 100,000 events of 1 KB), at no cost in throughput.

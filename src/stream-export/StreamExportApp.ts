@@ -4,6 +4,7 @@ import * as Platform from "../connector/Platform.js"
 import { LiveStream } from "../opencti/LiveStream.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
+import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
 import { StreamExportConfig } from "./StreamExportConfig.js"
 import { StreamExporter } from "./StreamExporter.js"
@@ -13,7 +14,9 @@ export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnecto
 /** The configuration of the stream exporter, from the ConfigProvider in context. */
 export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layer(connectorDefaults), StreamExportConfig.layer)
 
-const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => S3ObjectStorage.layer(config.storage)))
+/** MinIO/S3, or the directory of the file-system transport. */
+const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) =>
+  config.storage._tag === "S3" ? S3ObjectStorage.layer(config.storage.options) : FileSystemObjectStorage.layer))
 
 const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
 

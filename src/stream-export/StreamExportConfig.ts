@@ -2,7 +2,8 @@ import { Context, DateTime, Duration, Effect, Layer, Option } from "effect"
 import { ConfigurationError, invalid, readSettings, Setting } from "../config/Setting.js"
 import type { LiveStreamOptions } from "../opencti/LiveStream.js"
 import { beginning } from "../opencti/LiveStreamId.js"
-import type { S3Options } from "../storage/ObjectStorage.js"
+import { chooseTarget, normalizeFolder } from "../storage/StorageTarget.js"
+import type { StorageTarget } from "../storage/StorageTarget.js"
 import { disablesRecovery } from "./ExportCursor.js"
 import type { FirstStart } from "./ExportCursor.js"
 
@@ -17,9 +18,9 @@ export const streamExportSettings = {
   watchdog: Setting.seconds("CONNECTOR_LIVE_STREAM_WATCHDOG_SEC", 60),
   consumerCount: Setting.integer("CONNECTOR_CONSUMER_COUNT", { default: 1, min: 1, max: 64 }),
   queueSize: Setting.integer("QUEUE_SIZE", { default: 1000, min: 1 }),
-  endpoint: Setting.string("MINIO_ENDPOINT", { accepted: "the host name of the MinIO/S3 server, without scheme" }),
+  endpoint: Setting.optionalString("MINIO_ENDPOINT"),
   port: Setting.optionalInteger("MINIO_PORT", 1),
-  bucket: Setting.string("MINIO_BUCKET", { accepted: "the name of the bucket to write to" }),
+  bucket: Setting.optionalString("MINIO_BUCKET"),
   folder: Setting.optionalString("MINIO_FOLDER"),
   accessKey: Setting.optionalString("MINIO_ACCESS_KEY"),
   secretKey: Setting.optionalRedacted("MINIO_SECRET_KEY"),
@@ -27,11 +28,13 @@ export const streamExportSettings = {
   certCheck: Setting.boolean("MINIO_CERT_CHECK", true),
   writeEvery: Setting.seconds("WRITE_EVERY_SEC", 60),
   maxEvents: Setting.integer("WRITE_MAX_EVENTS", { default: 5000, min: 1 }),
-  maxBytes: Setting.integer("WRITE_MAX_BYTES", { default: 32 * 1024 * 1024, min: 1024 })
+  maxBytes: Setting.integer("WRITE_MAX_BYTES", { default: 32 * 1024 * 1024, min: 1024 }),
+  directory: Setting.optionalString("EXPORT_DIRECTORY")
 }
 
 export interface StreamExportConfigShape {
-  readonly storage: S3Options
+  readonly storage: StorageTarget
+  /** The bucket, or with EXPORT_DIRECTORY the directory. */
   readonly bucket: string
   /** The key prefix of the objects, `""` or ending with `/`. */
   readonly folder: string
@@ -51,41 +54,26 @@ const readRecoverDate = (value: Option.Option<string>): Effect.Effect<Option.Opt
     : Effect.fail(invalid("CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE", value.value, "an ISO 8601 date (e.g. 2024-05-01T10:00:00Z) or false"))
 }
 
-/** `MINIO_ENDPOINT` is a host name as the MinIO client takes it; the scheme comes from MINIO_SECURE. */
-const endpointUrl = (host: string, port: Option.Option<number>, secure: boolean): Effect.Effect<string, ConfigurationError> => {
-  const notAHost = invalid("MINIO_ENDPOINT", host, "a host name such as minio or minio.example.org (the scheme comes from MINIO_SECURE, the port from MINIO_PORT)")
-  if (host.includes("/")) return Effect.fail(notAHost)
-  try {
-    const url = new URL(`${secure ? "https" : "http"}://${host}`)
-    if (Option.isSome(port)) url.port = String(port.value)
-    return Effect.succeed(url.origin)
-  } catch {
-    return Effect.fail(notAHost)
-  }
-}
-
-const normalizeFolder = (folder: Option.Option<string>): string => {
-  const trimmed = Option.getOrElse(folder, () => "").replace(/^\/+|\/+$/g, "")
-  return trimmed === "" ? "" : `${trimmed}/`
-}
+/** MINIO_BUCKET is required with MinIO/S3; with a directory, the directory is the bucket. */
+const bucketOf = (storage: StorageTarget, bucket: Option.Option<string>): Effect.Effect<string, ConfigurationError> =>
+  storage._tag === "Directory"
+    ? Effect.succeed(storage.path)
+    : Option.match(bucket, {
+      onNone: () => Effect.fail(new ConfigurationError({ variable: "MINIO_BUCKET", message: "MINIO_BUCKET is required: expected the name of the bucket to write to" })),
+      onSome: Effect.succeed
+    })
 
 export class StreamExportConfig extends Context.Service<StreamExportConfig, StreamExportConfigShape>()("opencti-connectors/stream-export/StreamExportConfig") {
   static readonly layer = Layer.effect(
     StreamExportConfig,
     Effect.gen(function*() {
       const values = yield* readSettings(streamExportSettings)
-      const endpoint = yield* endpointUrl(values.endpoint, values.port, values.secure)
+      const storage = yield* chooseTarget("EXPORT_DIRECTORY", values.directory, values)
+      const bucket = yield* bucketOf(storage, values.bucket)
       const recoverUntil = yield* readRecoverDate(values.recoverIsoDate)
       return StreamExportConfig.of({
-        storage: {
-          region: "us-east-1",
-          endpoint: Option.some(endpoint),
-          accessKeyId: values.accessKey,
-          secretAccessKey: values.secretKey,
-          forcePathStyle: true,
-          verifyTls: values.certCheck
-        },
-        bucket: values.bucket,
+        storage,
+        bucket,
         folder: normalizeFolder(values.folder),
         liveStream: {
           streamId: values.streamId,

@@ -38,10 +38,11 @@ const cycles = (): Array<string> => {
   return found
 }
 
-const connectors = new Set(["s3-import", "stream-export"])
+const connectors = new Set(["s3-import", "stream-export", "stream-import"])
 /** The adapters behind the ports: only the connectors' composition (their App modules) and tests pick them. */
 const adapters = new Set([
   "storage/S3ObjectStorage.ts",
+  "storage/FileSystemObjectStorage.ts",
   "state/PlatformStateStore.ts",
   "amqp/AmqpPublisher.ts",
   "s3-import/AmqpBundleSender.ts",

@@ -21,4 +21,10 @@ describe("docker-compose.yml", () => {
     const common = tableVariables("common").filter((name) => !["CONFIG_FILE", "CONNECTOR_RUN_AND_TERMINATE", "CONNECTOR_QUEUE_PROTOCOL"].includes(name))
     assert.includeMembers([...environmentOf("connector-stream-export")], [...common, ...tableVariables("stream-export")])
   })
+
+  it("sets every variable of the stream importer on its connector, on platform B", () => {
+    const common = tableVariables("common").filter((name) => name !== "CONFIG_FILE")
+    assert.includeMembers([...environmentOf("connector-stream-import")], [...common, ...tableVariables("stream-import"), ...tableVariables("amqp")])
+    assert.strictEqual(compose.services["connector-stream-import"]?.environment?.["OPENCTI_URL"], "http://opencti-b:8080")
+  })
 })

@@ -4,7 +4,7 @@ import { parse } from "yaml"
 import { flattenYaml } from "../../src/config/ConfigSource.js"
 import { readmeTable } from "./readmeTables.js"
 
-const documented = new Set(["common", "s3-import", "amqp", "stream-export"].flatMap((table) => [...readmeTable(table).keys()]))
+const documented = new Set(["common", "s3-import", "amqp", "stream-export", "stream-import"].flatMap((table) => [...readmeTable(table).keys()]))
 
 /** The sample with its commented-out sections switched on. */
 const sample = readFileSync(new URL("../../config.yml.sample", import.meta.url), "utf8")

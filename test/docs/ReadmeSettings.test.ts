@@ -5,6 +5,8 @@ import type { Setting } from "../../src/config/Setting.js"
 import * as S3ImportApp from "../../src/s3-import/S3ImportApp.js"
 import { s3ImportSettings } from "../../src/s3-import/S3ImportConfig.js"
 import * as StreamExportApp from "../../src/stream-export/StreamExportApp.js"
+import * as StreamImportApp from "../../src/stream-import/StreamImportApp.js"
+import { streamImportSettings } from "../../src/stream-import/StreamImportConfig.js"
 import { streamExportSettings } from "../../src/stream-export/StreamExportConfig.js"
 import { readmeTable } from "./readmeTables.js"
 
@@ -26,6 +28,10 @@ const tables: ReadonlyArray<readonly [string, Map<string, string>]> = [
   ["stream-export", defaults([
     ...Object.values(openCtiSettings(StreamExportApp.connectorDefaults)).filter((setting) => connectorSpecific.has(setting.name)),
     ...Object.values(streamExportSettings)
+  ])],
+  ["stream-import", defaults([
+    ...Object.values(openCtiSettings(StreamImportApp.connectorDefaults)).filter((setting) => connectorSpecific.has(setting.name)),
+    ...Object.values(streamImportSettings)
   ])]
 ]
 

@@ -2,17 +2,23 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option } from "effect"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { StreamExportConfig } from "../../src/stream-export/StreamExportConfig.js"
+import type { StreamExportConfigShape } from "../../src/stream-export/StreamExportConfig.js"
 
 const required = { CONNECTOR_LIVE_STREAM_ID: "live", MINIO_ENDPOINT: "minio", MINIO_BUCKET: "export" }
 
 const read = (env: Record<string, string>) => Effect.provide(StreamExportConfig, StreamExportConfig.layer.pipe(Layer.provide(layerRecord(env))))
 
+const s3Options = (config: StreamExportConfigShape) => {
+  assert.strictEqual(config.storage._tag, "S3")
+  return config.storage._tag === "S3" ? config.storage.options : assert.fail("not an S3 target")
+}
+
 describe("StreamExportConfig", () => {
   it.effect("has the documented defaults", () =>
     Effect.gen(function*() {
       const config = yield* read(required)
-      assert.deepStrictEqual(config.storage.endpoint, Option.some("http://minio"))
-      assert.deepStrictEqual([config.storage.forcePathStyle, config.storage.verifyTls], [true, true])
+      assert.deepStrictEqual(s3Options(config).endpoint, Option.some("http://minio"))
+      assert.deepStrictEqual([s3Options(config).forcePathStyle, s3Options(config).verifyTls], [true, true])
       assert.strictEqual(config.folder, "")
       assert.deepStrictEqual(
         [config.liveStream.listenDelete, config.liveStream.noDependencies, config.liveStream.withInferences, config.liveStream.bufferSize],
@@ -32,9 +38,23 @@ describe("StreamExportConfig", () => {
   it.effect("builds the endpoint from MINIO_ENDPOINT, MINIO_PORT and MINIO_SECURE, and the folder prefix", () =>
     Effect.gen(function*() {
       const config = yield* read({ ...required, MINIO_PORT: "9443", MINIO_SECURE: "true", MINIO_CERT_CHECK: "false", MINIO_FOLDER: "/opencti-stream/" })
-      assert.deepStrictEqual(config.storage.endpoint, Option.some("https://minio:9443"))
-      assert.isFalse(config.storage.verifyTls)
+      assert.deepStrictEqual(s3Options(config).endpoint, Option.some("https://minio:9443"))
+      assert.isFalse(s3Options(config).verifyTls)
       assert.strictEqual(config.folder, "opencti-stream/")
+    }))
+
+  it.effect("writes to EXPORT_DIRECTORY instead of MinIO/S3 when it is set, and MINIO_BUCKET is then not needed", () =>
+    Effect.gen(function*() {
+      const config = yield* read({ CONNECTOR_LIVE_STREAM_ID: "live", EXPORT_DIRECTORY: "/data/export", MINIO_FOLDER: "opencti-stream" })
+      assert.deepStrictEqual(config.storage, { _tag: "Directory", path: "/data/export" })
+      assert.deepStrictEqual([config.bucket, config.folder], ["/data/export", "opencti-stream/"])
+      const both = yield* Effect.flip(read({ ...required, EXPORT_DIRECTORY: "/data/export" }))
+      assert.include(both.message, "EXPORT_DIRECTORY and MINIO_ENDPOINT are both set")
+      const neither = yield* Effect.flip(read({ CONNECTOR_LIVE_STREAM_ID: "live", MINIO_BUCKET: "export" }))
+      assert.strictEqual(neither.variable, "MINIO_ENDPOINT")
+      assert.include(neither.message, "EXPORT_DIRECTORY")
+      const noBucket = yield* Effect.flip(read({ CONNECTOR_LIVE_STREAM_ID: "live", MINIO_ENDPOINT: "minio" }))
+      assert.strictEqual(noBucket.variable, "MINIO_BUCKET")
     }))
 
   it.effect("reads the first-start position as pycti does", () =>

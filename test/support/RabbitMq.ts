@@ -42,7 +42,8 @@ export interface RabbitMqOptions {
 const HOST = "127.0.0.1"
 const USER = "opencti"
 const PASS = "changeme"
-const SERVER_SCRIPT = process.env.RABBITMQ_SERVER_SCRIPT ?? "/usr/lib/rabbitmq/bin/rabbitmq-server"
+/** The broker's start script (Debian's `rabbitmq-server` package). */
+export const rabbitMqServerScript = process.env.RABBITMQ_SERVER_SCRIPT ?? "/usr/lib/rabbitmq/bin/rabbitmq-server"
 const STOP_GRACE_MS = 30_000
 const POLL_MS = 200
 
@@ -145,7 +146,7 @@ export const startRabbitMq = async (options: RabbitMqOptions = {}): Promise<Rabb
       HOME: join(directory, "home"),
       LANG: "C.UTF-8",
       RABBITMQ_TEST_DIR: directory,
-      RABBITMQ_SERVER_SCRIPT: SERVER_SCRIPT,
+      RABBITMQ_SERVER_SCRIPT: rabbitMqServerScript,
       ERL_EPMD_PORT: String(epmdPort),
       ERL_CRASH_DUMP: join(directory, "erl_crash.dump"),
       RABBITMQ_NODENAME: `rabbit-${randomBytes(6).toString("hex")}@localhost`,

@@ -1,0 +1,27 @@
+import { Effect, Layer } from "effect"
+import * as RegisteredPublisher from "../connector/RegisteredPublisher.js"
+import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import * as Platform from "../connector/Platform.js"
+import * as OpsServer from "../ops/OpsServer.js"
+import * as PlatformStateStore from "../state/PlatformStateStore.js"
+import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
+import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import { StreamImportConfig } from "./StreamImportConfig.js"
+import { StreamImporter } from "./StreamImporter.js"
+
+export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "StreamImporterConnector", scope: ["stream-importer"] } as const
+
+/** The configuration of the stream importer, from the ConfigProvider in context. */
+export const ConfigLayer = StreamImportConfig.layer.pipe(Layer.provideMerge(OpenCtiConfig.layer(connectorDefaults)))
+
+/** MinIO/S3, or the directory of the file-system transport. */
+const StorageLayer = Layer.unwrap(Effect.map(StreamImportConfig, (config) =>
+  config.storage._tag === "S3" ? S3ObjectStorage.layer(config.storage.options) : FileSystemObjectStorage.layer))
+
+/** The importer with every real adapter; needs the platform and the configuration. */
+export const ImporterLayer = StreamImporter.layer.pipe(Layer.provide([StorageLayer, RegisteredPublisher.layer, PlatformStateStore.layer]))
+
+/** Runs the stream importer until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
+export const run = Effect.flatMap(StreamImporter, (importer) => importer.run).pipe(
+  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
+)
