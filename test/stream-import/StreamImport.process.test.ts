@@ -3,12 +3,13 @@ import { Effect } from "effect"
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 import { afterAll, beforeAll } from "vitest"
-import { runConnector } from "../support/ConnectorProcess.js"
+import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import { startRabbitMq } from "../support/RabbitMq.js"
 import type { RabbitMqHandle } from "../support/RabbitMq.js"
-import { declarePushQueue, takeMessages } from "../support/RabbitMqQueues.js"
+import { declarePushQueue, queueDepth, takeMessages } from "../support/RabbitMqQueues.js"
 
 // These tests run the built CLI (`node dist/main.js stream-import`): `npm test` builds it first.
 
@@ -115,6 +116,50 @@ describe("stream-import process", () => {
       assert.deepStrictEqual([result.left, result.moved], [["stream_1_1.json"], []])
       assert.strictEqual(result.works.at(-1)?.toProcessed?.inError, true)
     }), { timeout: 120_000 })
+
+  it.live("SIGKILLed in the middle of an object: the restart resumes after the last confirmed line, repeating at most one window", () =>
+    Effect.gen(function*() {
+      const lines = Array.from({ length: 20_000 }, (_, index) => line(`1-${index}`))
+      const dirs = yield* directories({ "stream_1_1.json": `${lines.join("\n")}\n` })
+      const platform = yield* openCtiStandInScoped({ token: TOKEN, rabbitmq: { host: broker.host, port: broker.port, user: broker.user, pass: broker.pass } })
+      const connectorId = "6b8d0f2a-4c6e-4b8d-9f2a-4c6e8b0d2f4a"
+      const queue = yield* Effect.promise(() => declarePushQueue(broker, connectorId))
+      const window = 100
+      const env = {
+        OPENCTI_URL: platform.url,
+        OPENCTI_TOKEN: TOKEN,
+        CONNECTOR_ID: connectorId,
+        CONNECTOR_LOG_LEVEL: "info",
+        CONNECTOR_RUN_AND_TERMINATE: "true",
+        IMPORT_DIRECTORY: dirs.input,
+        IMPORT_DIRECTORY_DONE: dirs.done,
+        MINIO_FOLDER: "opencti-stream",
+        IMPORT_CONFIRM_WINDOW: String(window)
+      }
+      const first = startConnector("stream-import", env)
+      // Killed once a part of the object is in the queue, long before all of it is.
+      yield* Effect.promise(async () => {
+        for (let poll = 0; poll < 600 && first.child.exitCode === null; poll++) {
+          if (await queueDepth(broker, queue.queue) >= 2_000) break
+          await sleep(100)
+        }
+        first.child.kill("SIGKILL")
+        await first.exited
+      })
+      const before = yield* Effect.promise(() => queueDepth(broker, queue.queue))
+      assert.isBelow(before, lines.length, "killed in the middle of the object")
+      const state = JSON.parse(platform.connectors.get(connectorId)?.state ?? "null")
+      assert.strictEqual(state?.in_progress?.file_number, 1)
+
+      const second = yield* Effect.promise(() => runConnector("stream-import", env))
+      assert.strictEqual(second.code, 0, second.stderr)
+      assert.isTrue(second.logs.some((log) => log.message === "Resuming the object after its last confirmed line"))
+      const received = (yield* Effect.promise(() => takeMessages(broker, queue.queue)))
+        .map((message) => Buffer.from(JSON.parse(message.content.toString("utf8")).content, "base64").toString("utf8"))
+      assert.deepStrictEqual([...new Set(received)], lines)
+      assert.isAtMost(received.length - lines.length, window)
+      assert.deepStrictEqual(JSON.parse(platform.connectors.get(connectorId)?.state ?? "null"), { file_count: 1 })
+    }), { timeout: 180_000 })
 
   it.live("CONNECTOR_QUEUE_PROTOCOL=api is a start-up error that says events go through RabbitMQ only", () =>
     Effect.gen(function*() {
