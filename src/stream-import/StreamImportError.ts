@@ -1,10 +1,11 @@
 import { Effect, Schema } from "effect"
 
-export type StreamImportPhase = "state" | "bucket" | "list" | "order" | "read" | "validate" | "publish" | "move" | "work"
+const StreamImportPhase = Schema.Literals(["state", "bucket", "list", "order", "read", "validate", "publish", "move", "work"])
+export type StreamImportPhase = typeof StreamImportPhase.Type
 
 /** Why the stream importer stopped: the phase, the object key and line in play, and the cause. */
 export class StreamImportError extends Schema.TaggedError<StreamImportError>()("StreamImportError", {
-  phase: Schema.String,
+  phase: StreamImportPhase,
   key: Schema.optional(Schema.String),
   line: Schema.optional(Schema.Number),
   message: Schema.String,

@@ -116,6 +116,12 @@ export class StreamImporter extends Context.Service<StreamImporter, {
         yield* Metric.update(metrics.readFiles, 1)
         const after = ImportProgress.resumeAfter(progress, object.fileNumber, object.key)
         if (after > 0) yield* Effect.logInfo("Resuming the object after its last confirmed line").pipe(Effect.annotateLogs({ line: after }))
+        else if (Option.exists(progress.inProgress, (file) => file.fileNumber === object.fileNumber)) {
+          // Its position belongs to another object of the same number: nothing of this one is known to be sent.
+          yield* Effect.logWarning("The object under way was replaced by another of the same number: importing it from its first line").pipe(
+            Effect.annotateLogs({ previous_key: Option.getOrUndefined(Option.map(progress.inProgress, (file) => file.key)) })
+          )
+        }
         yield* publish(object, work, progress, after)
         const imported: ImportProgress.ImportProgress = { fileCount: object.fileNumber, inProgress: Option.none() }
         // Once every line is confirmed, the object counts as imported before it is moved.
