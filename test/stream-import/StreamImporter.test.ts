@@ -145,6 +145,15 @@ describe("StreamImporter", () => {
     }).pipe(Effect.provide(world.layer))
   })
 
+  it.effect("a position saved for another object of the same number is not used: the object is imported from its first line", () => {
+    const world = makeWorld(Option.some({ file_count: 0, in_progress: { file_number: 1, key: "opencti-stream/stream_1000_1.json", confirmed_line: 2 } }))
+    world.put("opencti-stream/stream_2000_1.json", [event("1-0"), event("1-1"), event("1-2")])
+    return Effect.gen(function*() {
+      yield* cycle
+      assert.deepStrictEqual(contents(world.broker.confirmed), [event("1-0"), event("1-1"), event("1-2")])
+    }).pipe(Effect.provide(world.layer))
+  })
+
   it.effect("an object already counted in file_count but still in the source is moved without being sent again", () => {
     const world = makeWorld(Option.some({ file_count: 1 }))
     world.put("opencti-stream/stream_1_1.json", [event("1-0")])
