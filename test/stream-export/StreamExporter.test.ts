@@ -12,6 +12,8 @@ import { ObjectStorage, ObjectStorageError } from "../../src/storage/ObjectStora
 import type { MemoryBuckets, StoredObject } from "../../src/storage/ObjectStorage.js"
 import { StreamExportConfig } from "../../src/stream-export/StreamExportConfig.js"
 import { StreamExporter } from "../../src/stream-export/StreamExporter.js"
+import { watchingClock } from "../support/ClockWatch.js"
+import { makeLevel } from "../support/Level.js"
 import { OPENCTI_EXTENSION } from "../support/opencti/streamEvents.js"
 
 const baseMs = 1_700_000_000_000
@@ -67,9 +69,12 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
   )
   const buckets: MemoryBuckets = options.objects === undefined ? new Map() : new Map([["export", stored]])
   const opened: Array<LivePosition> = []
+  const listening = makeLevel()
+  const written = makeLevel()
   const live = Layer.succeed(LiveStream, LiveStream.of({
     open: (position) => {
       opened.push(position)
+      listening.add()
       return Stream.fromQueue(queue)
     }
   }))
@@ -95,12 +100,16 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
     Layer.provide(layerRecord({ ...baseEnv, ...options.env }))
   )
   const memoryState = StateStore.layerMemory(Option.fromUndefinedOr(options.state))
-  const stateStore = options.failCommit === true
-    ? Layer.effect(StateStore, Effect.map(StateStore, (inner) => StateStore.of({
-      get: inner.get,
-      set: () => Effect.fail(new StateStoreError({ message: "cannot save the state on the platform: HTTP 502" }))
-    }))).pipe(Layer.provide(memoryState))
-    : memoryState
+  const stateStore = Layer.effect(StateStore, Effect.map(StateStore, (inner) => StateStore.of({
+    get: inner.get,
+    set: (state) =>
+      options.failCommit === true
+        ? Effect.fail(new StateStoreError({ message: "cannot save the state on the platform: HTTP 502" }))
+        // A commit once the stream is open is the one that follows an object's write.
+        : Effect.andThen(inner.set(state), Effect.sync(() => {
+          if (listening.value() > 0) written.add()
+        }))
+  }))).pipe(Layer.provide(memoryState))
   const layer = StreamExporter.layer.pipe(
     Layer.provideMerge(Layer.mergeAll(storage, live, stateStore, openCti)),
     Layer.provideMerge(config)
@@ -111,49 +120,52 @@ const makeWorld = Effect.fn(function*(options: WorldOptions = {}) {
     queue,
     opened,
     state,
+    /** Waits until the exporter has opened the live stream. */
+    listening: listening.reach(1),
+    /** Waits until `count` objects have been written and committed. */
+    written: written.reach,
     /** The objects of the export bucket, by key, as text. */
     objects: () => new Map([...(buckets.get("export") ?? new Map<string, StoredObject>()).entries()].map(([key, object]) => [key, decoder.decode(object.body)])),
     run: Effect.forkChild(Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(Effect.provide(context)))
   }
 })
 
-/** Lets the forked exporter run until it waits for the clock or for events. */
-const settle = Effect.forEach(Array.from({ length: 200 }), () => Effect.yieldNow, { discard: true })
+/** Objects this process's exporters could not write (write_errors_total). */
+const writeErrors = Effect.map(Metric.snapshot, (metrics) =>
+  metrics.reduce((sum, metric) => (metric.id === "write_errors_total" && metric.type === "Counter" ? sum + Number(metric.state.count) : sum), 0))
 
 const linesOf = (text: string | undefined) => (text ?? "").split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line))
 const idsOf = (text: string | undefined) => linesOf(text).map((line) => line.id)
 
 describe("StreamExporter", () => {
   it.effect("writes one object per window, once the window of its first event ends", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld()
-      yield* world.run
-      yield* settle
-      yield* Queue.offerAll(world.queue, [event(1), event(2), event(3)])
-      yield* settle
-      yield* TestClock.adjust("59 seconds")
-      yield* settle
-      assert.strictEqual(world.objects().size, 0)
-      yield* TestClock.adjust("1 second")
-      yield* settle
-      assert.deepStrictEqual([...world.objects().keys()], ["opencti-stream/stream_60000_1.json"])
-      assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_60000_1.json")), [idOf(1), idOf(2), idOf(3)])
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld()
+        yield* world.run
+        yield* Queue.offerAll(world.queue, [event(1), event(2), event(3)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("59 seconds")
+        assert.strictEqual(world.objects().size, 0)
+        yield* TestClock.adjust("1 second")
+        yield* world.written(1)
+        assert.deepStrictEqual([...world.objects().keys()], ["opencti-stream/stream_60000_1.json"])
+        assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_60000_1.json")), [idOf(1), idOf(2), idOf(3)])
 
-      yield* Queue.offerAll(world.queue, [event(4)])
-      yield* settle
-      yield* TestClock.adjust("60 seconds")
-      yield* settle
-      assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_120000_2.json")), [idOf(4)])
-    }))
+        yield* Queue.offerAll(world.queue, [event(4)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        yield* world.written(2)
+        assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_120000_2.json")), [idOf(4)])
+      })))
 
   it.effect("writes the line format the stream importer reads: payload, id, SSE event name as type, previous_standard, files inlined", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "2" }, files: { "import/Malware/a.txt": "hello", "import/Malware/b.txt": "world" } })
       yield* world.run
-      yield* settle
       const reversePatch = { reverse_patch: [{ op: "replace", path: "/id", value: "malware--previous" }, { op: "replace", path: "/name", value: "old" }] }
       yield* Queue.offerAll(world.queue, [event(1, { event: "delete", files: ["a.txt", "b.txt", "gone.txt"] }), event(2, { event: "update", context: reversePatch })])
-      yield* settle
+      yield* world.written(1)
       const [first, second] = linesOf(world.objects().get("opencti-stream/stream_0_1.json"))
       assert.strictEqual(first.id, idOf(1))
       assert.strictEqual(first.type, "delete")
@@ -166,29 +178,30 @@ describe("StreamExporter", () => {
     }))
 
   it.effect("closes a batch at WRITE_MAX_EVENTS and at WRITE_MAX_BYTES without waiting for the window", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "2", WRITE_MAX_BYTES: "2048" } })
-      yield* world.run
-      yield* settle
-      yield* Queue.offerAll(world.queue, [event(1), event(2), event(3), event(4), event(5)])
-      yield* settle
-      assert.deepStrictEqual([...world.objects().values()].map(idsOf), [[idOf(1), idOf(2)], [idOf(3), idOf(4)]])
-      yield* Queue.offerAll(world.queue, [event(6, { padding: 3000 }), event(7)])
-      yield* settle
-      assert.deepStrictEqual([...world.objects().values()].map(idsOf).slice(2), [[idOf(5), idOf(6)]])
-      yield* TestClock.adjust("60 seconds")
-      yield* settle
-      assert.deepStrictEqual([...world.objects().values()].map(idsOf).slice(3), [[idOf(7)]])
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "2", WRITE_MAX_BYTES: "2048" } })
+        yield* world.run
+        yield* Queue.offerAll(world.queue, [event(1), event(2), event(3), event(4), event(5)])
+        yield* world.written(2)
+        assert.deepStrictEqual([...world.objects().values()].map(idsOf), [[idOf(1), idOf(2)], [idOf(3), idOf(4)]])
+        yield* Queue.offerAll(world.queue, [event(6, { padding: 3000 }), event(7)])
+        yield* world.written(3)
+        assert.deepStrictEqual([...world.objects().values()].map(idsOf).slice(2), [[idOf(5), idOf(6)]])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        yield* world.written(4)
+        assert.deepStrictEqual([...world.objects().values()].map(idsOf).slice(3), [[idOf(7)]])
+      })))
 
   it.effect("commits after each write: file_count, last_written_msg_id, and a start_from that resumes after written events only", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "3" } })
       yield* world.run
-      yield* settle
+      yield* world.listening
       assert.deepStrictEqual(yield* world.state, Option.some({ start_from: "0-0", recover_until: "1970-01-01T00:00:00Z", file_count: 0 }))
       yield* Queue.offerAll(world.queue, [event(1), event(2), event(3), event(4)])
-      yield* settle
+      yield* world.written(1)
       assert.deepStrictEqual(yield* world.state, Option.some({
         start_from: idOf(2),
         recover_until: "1970-01-01T00:00:00Z",
@@ -201,9 +214,8 @@ describe("StreamExporter", () => {
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "3" } })
       yield* world.run
-      yield* settle
       yield* Queue.offerAll(world.queue, [event(1), event(2), event(2, { padding: 1 }), event(2, { padding: 2 }), event(3)])
-      yield* settle
+      yield* world.written(1)
       const cursor = Option.map(yield* world.state, (state) => [state["start_from"], state["last_written_msg_id"]])
       assert.deepStrictEqual(cursor, Option.some([idOf(1), idOf(2)]))
     }))
@@ -212,35 +224,36 @@ describe("StreamExporter", () => {
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "1" } })
       yield* world.run
-      yield* settle
       yield* Queue.offerAll(world.queue, [event(1), event(2), event(3)])
-      yield* settle
+      yield* world.written(3)
       const cursor = Option.map(yield* world.state, (state) => [state["start_from"], state["last_written_msg_id"], state["file_count"]])
       assert.deepStrictEqual(cursor, Option.some([idOf(2), idOf(3), 3]))
     }))
 
   it.effect("resumes from the state and continues the numbering", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld({
-        state: { start_from: idOf(4), recover_until: "2023-11-14T00:00:00Z", last_written_msg_id: idOf(5), file_count: 4 }
-      })
-      yield* world.run
-      yield* settle
-      assert.deepStrictEqual(world.opened, [{ startFrom: idOf(4), recoverUntil: Option.some("2023-11-14T00:00:00Z") }])
-      yield* Queue.offerAll(world.queue, [event(5), event(6)])
-      yield* TestClock.adjust("60 seconds")
-      yield* settle
-      assert.deepStrictEqual([...world.objects().keys()], ["opencti-stream/stream_60000_5.json"])
-      const state = Option.getOrThrow(yield* world.state)
-      assert.strictEqual(state["file_count"], 5)
-      assert.strictEqual(state["last_written_msg_id"], idOf(6))
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld({
+          state: { start_from: idOf(4), recover_until: "2023-11-14T00:00:00Z", last_written_msg_id: idOf(5), file_count: 4 }
+        })
+        yield* world.run
+        yield* world.listening
+        assert.deepStrictEqual(world.opened, [{ startFrom: idOf(4), recoverUntil: Option.some("2023-11-14T00:00:00Z") }])
+        yield* Queue.offerAll(world.queue, [event(5), event(6)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        yield* world.written(1)
+        assert.deepStrictEqual([...world.objects().keys()], ["opencti-stream/stream_60000_5.json"])
+        const state = Option.getOrThrow(yield* world.state)
+        assert.strictEqual(state["file_count"], 5)
+        assert.strictEqual(state["last_written_msg_id"], idOf(6))
+      })))
 
   it.effect("never resumes after the last written event of a state written by the Python exporter", () =>
     Effect.gen(function*() {
       const world = yield* makeWorld({ state: { start_from: idOf(9), recover_until: false, last_written_msg_id: idOf(5), file_count: 2 } })
       yield* world.run
-      yield* settle
+      yield* world.listening
       assert.deepStrictEqual(world.opened, [{ startFrom: idOf(5), recoverUntil: Option.none() }])
     }))
 
@@ -248,10 +261,10 @@ describe("StreamExporter", () => {
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { WRITE_MAX_EVENTS: "1" }, state: { start_from: idOf(5), recover_until: "None", file_count: 0 } })
       yield* world.run
-      yield* settle
+      yield* world.listening
       assert.deepStrictEqual(world.opened, [{ startFrom: idOf(5), recoverUntil: Option.none() }])
       yield* Queue.offerAll(world.queue, [event(6)])
-      yield* settle
+      yield* world.written(1)
       assert.deepStrictEqual(Option.map(yield* world.state, (state) => state["recover_until"]), Option.some(false))
     }))
 
@@ -259,29 +272,31 @@ describe("StreamExporter", () => {
     Effect.gen(function*() {
       const world = yield* makeWorld({ env: { CONNECTOR_LIVE_STREAM_START_TIMESTAMP: String(baseMs), CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "false" } })
       yield* world.run
-      yield* settle
+      yield* world.listening
       assert.deepStrictEqual(world.opened, [{ startFrom: `${baseMs}-0`, recoverUntil: Option.none() }])
       assert.deepStrictEqual(yield* world.state, Option.some({ start_from: `${baseMs}-0`, recover_until: false, file_count: 0 }))
     }))
 
   it.effect("adopts an object written before a crash instead of writing its number again", () =>
-    Effect.gen(function*() {
-      const orphan = [event(6), event(7)].map((line) => JSON.stringify({ ...JSON.parse(line.data), id: line.id, type: line.event })).join("\n") + "\n"
-      const world = yield* makeWorld({
-        state: { start_from: idOf(5), recover_until: false, last_written_msg_id: idOf(5), file_count: 4 },
-        objects: { "opencti-stream/stream_1_4.json": "", "opencti-stream/stream_2_5.json": orphan }
-      })
-      yield* world.run
-      yield* settle
-      assert.deepStrictEqual(world.opened, [{ startFrom: idOf(6), recoverUntil: Option.none() }])
-      const state = Option.getOrThrow(yield* world.state)
-      assert.deepStrictEqual([state["file_count"], state["last_written_msg_id"]], [5, idOf(7)])
-      yield* Queue.offerAll(world.queue, [event(7), event(8)])
-      yield* TestClock.adjust("60 seconds")
-      yield* settle
-      assert.strictEqual(world.objects().get("opencti-stream/stream_2_5.json"), orphan)
-      assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_60000_6.json")), [idOf(7), idOf(8)])
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const orphan = [event(6), event(7)].map((line) => JSON.stringify({ ...JSON.parse(line.data), id: line.id, type: line.event })).join("\n") + "\n"
+        const world = yield* makeWorld({
+          state: { start_from: idOf(5), recover_until: false, last_written_msg_id: idOf(5), file_count: 4 },
+          objects: { "opencti-stream/stream_1_4.json": "", "opencti-stream/stream_2_5.json": orphan }
+        })
+        yield* world.run
+        yield* world.listening
+        assert.deepStrictEqual(world.opened, [{ startFrom: idOf(6), recoverUntil: Option.none() }])
+        const state = Option.getOrThrow(yield* world.state)
+        assert.deepStrictEqual([state["file_count"], state["last_written_msg_id"]], [5, idOf(7)])
+        yield* Queue.offerAll(world.queue, [event(7), event(8)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        yield* world.written(1)
+        assert.strictEqual(world.objects().get("opencti-stream/stream_2_5.json"), orphan)
+        assert.deepStrictEqual(idsOf(world.objects().get("opencti-stream/stream_60000_6.json")), [idOf(7), idOf(8)])
+      })))
 
   it.effect("refuses to start when the folder holds objects the state does not account for", () =>
     Effect.gen(function*() {
@@ -307,69 +322,73 @@ describe("StreamExporter", () => {
     }))
 
   it.effect("stops when the platform still fails to serve a file after the retries, instead of exporting it empty", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld({ files: { "import/Malware/a.txt": 503 }, state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
-      const fiber = yield* world.run
-      yield* settle
-      yield* Queue.offerAll(world.queue, [event(1, { files: ["a.txt"] })])
-      yield* TestClock.adjust("10 minutes")
-      const exit = yield* Fiber.await(fiber)
-      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "enrich")
-      assert.strictEqual(world.objects().size, 0)
-      assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld({ files: { "import/Malware/a.txt": 503 }, state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
+        const fiber = yield* world.run
+        yield* Queue.offerAll(world.queue, [event(1, { files: ["a.txt"] })])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("10 minutes")
+        const exit = yield* Fiber.await(fiber)
+        const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "enrich")
+        assert.strictEqual(world.objects().size, 0)
+        assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
+      })))
 
   it.effect("stops on a write failure without committing, counting the error", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld({ failPut: true, state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
-      const fiber = yield* world.run
-      yield* settle
-      yield* Queue.offerAll(world.queue, [event(1)])
-      yield* TestClock.adjust("60 seconds")
-      const exit = yield* Fiber.await(fiber)
-      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "write")
-      assert.include(Option.isSome(error) ? error.value.message : "", "opencti-stream/stream_60000_2.json")
-      assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
-      const errors = (yield* Metric.snapshot).filter((metric) => metric.id === "write_errors_total")
-      assert.isAbove(errors.length, 0)
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const writeErrorsBefore = yield* writeErrors
+        const world = yield* makeWorld({ failPut: true, state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
+        const fiber = yield* world.run
+        yield* Queue.offerAll(world.queue, [event(1)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        const exit = yield* Fiber.await(fiber)
+        const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "write")
+        assert.include(Option.isSome(error) ? error.value.message : "", "opencti-stream/stream_60000_2.json")
+        assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
+        assert.strictEqual((yield* writeErrors) - writeErrorsBefore, 1)
+      })))
 
   it.effect("stops on a commit failure; the object written is adopted, not rewritten, by the next start", () =>
-    Effect.gen(function*() {
-      const initial = { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }
-      const failing = yield* makeWorld({ failCommit: true, state: initial })
-      const fiber = yield* failing.run
-      yield* settle
-      yield* Queue.offerAll(failing.queue, [event(1), event(2)])
-      yield* TestClock.adjust("60 seconds")
-      const exit = yield* Fiber.await(fiber)
-      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "commit")
-      const written = failing.objects()
-      assert.deepStrictEqual([...written.keys()], ["opencti-stream/stream_60000_2.json"])
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const initial = { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }
+        const failing = yield* makeWorld({ failCommit: true, state: initial })
+        const fiber = yield* failing.run
+        yield* Queue.offerAll(failing.queue, [event(1), event(2)])
+        yield* clock.sleeping()
+        yield* TestClock.adjust("60 seconds")
+        const exit = yield* Fiber.await(fiber)
+        const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "commit")
+        const written = failing.objects()
+        assert.deepStrictEqual([...written.keys()], ["opencti-stream/stream_60000_2.json"])
 
-      const restarted = yield* makeWorld({ state: initial, objects: Object.fromEntries(written) })
-      yield* restarted.run
-      yield* settle
-      assert.deepStrictEqual(restarted.opened, [{ startFrom: idOf(1), recoverUntil: Option.none() }])
-      const state = Option.getOrThrow(yield* restarted.state)
-      assert.deepStrictEqual([state["file_count"], state["last_written_msg_id"]], [2, idOf(2)])
-      assert.deepStrictEqual(restarted.objects(), written)
-    }))
+        const restarted = yield* makeWorld({ state: initial, objects: Object.fromEntries(written) })
+        yield* restarted.run
+        yield* restarted.listening
+        assert.deepStrictEqual(restarted.opened, [{ startFrom: idOf(1), recoverUntil: Option.none() }])
+        const state = Option.getOrThrow(yield* restarted.state)
+        assert.deepStrictEqual([state["file_count"], state["last_written_msg_id"]], [2, idOf(2)])
+        assert.deepStrictEqual(restarted.objects(), written)
+      })))
 
   it.effect("on interruption (SIGTERM) writes and commits the events it holds, then stops", () =>
-    Effect.gen(function*() {
-      const world = yield* makeWorld()
-      const fiber = yield* world.run
-      yield* settle
-      yield* Queue.offerAll(world.queue, [event(1), event(2)])
-      yield* settle
-      assert.strictEqual(world.objects().size, 0)
-      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
-      assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
-      assert.deepStrictEqual([...world.objects().values()].map(idsOf), [[idOf(1), idOf(2)]])
-      assert.strictEqual(Option.getOrThrow(yield* world.state)["last_written_msg_id"], idOf(2))
-    }))
+    watchingClock((clock) =>
+      Effect.gen(function*() {
+        const world = yield* makeWorld()
+        const fiber = yield* world.run
+        yield* Queue.offerAll(world.queue, [event(1), event(2)])
+        // The window is open: the exporter holds both events.
+        yield* clock.sleeping()
+        assert.strictEqual(world.objects().size, 0)
+        const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+        assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+        assert.deepStrictEqual([...world.objects().values()].map(idsOf), [[idOf(1), idOf(2)]])
+        assert.strictEqual(Option.getOrThrow(yield* world.state)["last_written_msg_id"], idOf(2))
+      })))
 })
