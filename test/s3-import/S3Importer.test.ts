@@ -11,6 +11,7 @@ import * as Transforms from "../../src/s3-import/Transforms.js"
 import { StateStore } from "../../src/state/StateStore.js"
 import type { MemoryBuckets, StoredObject } from "../../src/storage/ObjectStorage.js"
 import { ObjectStorage } from "../../src/storage/ObjectStorage.js"
+import { watchingClock } from "../support/ClockWatch.js"
 import { makePlatformStub } from "../support/PlatformStub.js"
 import type { PlatformStub } from "../support/PlatformStub.js"
 
@@ -86,22 +87,20 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
 const pushedBundleIds = (world: World) =>
   world.openCti.calls.flatMap((call) => (call.op === "pushBundle" ? [JSON.parse(call.bundle).id as string] : []))
 
-/** Lets the forked importer run until it blocks on the clock. */
-const settle = Effect.forEach(Array.from({ length: 100 }), () => Effect.yieldNow, { discard: true })
-
-/** Runs a cycle, interrupts it (a shutdown) after `after` on the test clock, and lets it drain for 10 s. */
+/**
+ * Runs a cycle, interrupts it (a shutdown) after `after` on the test clock, and lets it drain: the clock
+ * moves a second whenever the importer waits for it, for 10 s at most.
+ */
 const interruptedAfter = (after: Duration.Input) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
-    yield* settle
-    yield* TestClock.adjust(after)
-    const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
-    for (let second = 0; second < 10; second++) {
-      yield* TestClock.adjust("1 second")
-      yield* settle
-    }
-    yield* Fiber.join(stopping)
-  })
+  watchingClock((clock) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+      yield* clock.sleeping()
+      yield* TestClock.adjust(after)
+      const stopping = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      const draining = Effect.repeat(Effect.andThen(clock.sleeping(), TestClock.adjust("1 second")), { times: 9 })
+      yield* Effect.raceFirst(Fiber.join(stopping), Effect.andThen(draining, Fiber.join(stopping)))
+    }))
 
 const ops = (world: World) => world.openCti.calls.map((call) => call.op)
 
@@ -234,23 +233,24 @@ describe("S3Importer", () => {
   it.effect("repeats every S3_INTERVAL and stops at the first failing cycle", () => {
     const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
     world.put("ACI_TI/1.json", bundle("1"))
-    return Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild((yield* S3Importer).run)
-      yield* settle
-      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
-      world.put("ACI_TI/2.json", bundle("2"))
-      yield* TestClock.adjust("59 seconds")
-      yield* settle
-      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
-      yield* TestClock.adjust("1 second")
-      yield* settle
-      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1", "bundle--2"])
-      world.put("ACI_TI/3.json", "not json")
-      yield* TestClock.adjust("60 seconds")
-      const exit = yield* Fiber.await(fiber)
-      assert.isTrue(exit._tag === "Failure")
-      assert.deepStrictEqual(world.keys(), ["ACI_TI/3.json"])
-    }).pipe(Effect.provide(world.layer))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild((yield* S3Importer).run)
+        // A cycle done, the importer waits for the interval.
+        yield* clock.sleeping()
+        assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
+        world.put("ACI_TI/2.json", bundle("2"))
+        yield* TestClock.adjust("59 seconds")
+        assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
+        yield* TestClock.adjust("1 second")
+        yield* clock.sleeping()
+        assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1", "bundle--2"])
+        world.put("ACI_TI/3.json", "not json")
+        yield* TestClock.adjust("60 seconds")
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(exit._tag === "Failure")
+        assert.deepStrictEqual(world.keys(), ["ACI_TI/3.json"])
+      }).pipe(Effect.provide(world.layer)))
   })
 
   it.effect("on a shutdown mid-prefix, deletes every file it sent, sends no more, and closes the work as processed", () => {
