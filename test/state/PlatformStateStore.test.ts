@@ -6,6 +6,7 @@ import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { Connector } from "../../src/connector/Connector.js"
 import * as PlatformStateStore from "../../src/state/PlatformStateStore.js"
 import { parseState, StateStore } from "../../src/state/StateStore.js"
+import { watchingClock } from "../support/ClockWatch.js"
 import { makePlatformStub } from "../support/PlatformStub.js"
 import type { PlatformStub } from "../support/PlatformStub.js"
 
@@ -19,70 +20,73 @@ const makeLayer = (fake: PlatformStub, env: Record<string, string> = {}) =>
 
 const pings = (fake: PlatformStub) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
 
-/** Lets the heartbeat fiber run until it waits on the clock again. */
-const settle = Effect.forEach(Array.from({ length: 20 }), () => Effect.yieldNow, { discard: true })
 
 describe("PlatformStateStore", () => {
+  // `clock.sleeping()`: the heartbeat has pinged and waits for the clock again.
   it.effect("starts from the state the registration returned, and pings it at once", () => {
     const fake = makePlatformStub()
     fake.connectorState = "{\"start_from\": \"1-0\"}"
-    return Effect.gen(function*() {
-      const store = yield* StateStore
-      yield* settle
-      assert.deepStrictEqual(Option.getOrNull(yield* store.get), { start_from: "1-0" })
-      assert.deepStrictEqual(pings(fake), ["{\"start_from\":\"1-0\"}"])
-    }).pipe(Effect.provide(makeLayer(fake)))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* clock.sleeping()
+        assert.deepStrictEqual(Option.getOrNull(yield* store.get), { start_from: "1-0" })
+        assert.deepStrictEqual(pings(fake), ["{\"start_from\":\"1-0\"}"])
+      }).pipe(Effect.provide(makeLayer(fake))))
   })
 
   it.effect("pushes a new state at once, not on the next heartbeat", () => {
     const fake = makePlatformStub()
-    return Effect.gen(function*() {
-      const store = yield* StateStore
-      yield* settle
-      yield* store.set({ file_count: 3 })
-      assert.deepStrictEqual(pings(fake), ["null", "{\"file_count\":3}"])
-      assert.strictEqual(fake.connectorState, "{\"file_count\":3}")
-    }).pipe(Effect.provide(makeLayer(fake)))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* clock.sleeping()
+        yield* store.set({ file_count: 3 })
+        assert.deepStrictEqual(pings(fake), ["null", "{\"file_count\":3}"])
+        assert.strictEqual(fake.connectorState, "{\"file_count\":3}")
+      }).pipe(Effect.provide(makeLayer(fake))))
   })
 
   it.effect("pings the current state every 40 seconds", () => {
     const fake = makePlatformStub()
-    return Effect.gen(function*() {
-      const store = yield* StateStore
-      yield* settle
-      yield* store.set({ n: 1 })
-      yield* TestClock.adjust("39 seconds")
-      yield* settle
-      assert.lengthOf(pings(fake), 2)
-      yield* TestClock.adjust("1 second")
-      yield* settle
-      assert.deepStrictEqual(pings(fake), ["null", "{\"n\":1}", "{\"n\":1}"])
-    }).pipe(Effect.provide(makeLayer(fake)))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* clock.sleeping()
+        yield* store.set({ n: 1 })
+        yield* TestClock.adjust("39 seconds")
+        assert.lengthOf(pings(fake), 2)
+        yield* TestClock.adjust("1 second")
+        yield* clock.sleeping()
+        assert.deepStrictEqual(pings(fake), ["null", "{\"n\":1}", "{\"n\":1}"])
+      }).pipe(Effect.provide(makeLayer(fake))))
   })
 
   it.effect("drops the local state when the platform answers a reset", () => {
     const fake = makePlatformStub()
     fake.connectorState = "{\"n\": 1}"
-    return Effect.gen(function*() {
-      const store = yield* StateStore
-      yield* settle
-      fake.nextPingAnswer = ""
-      yield* TestClock.adjust("40 seconds")
-      yield* settle
-      assert.isTrue(Option.isNone(yield* store.get))
-    }).pipe(Effect.provide(makeLayer(fake)))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* clock.sleeping()
+        fake.nextPingAnswer = ""
+        yield* TestClock.adjust("40 seconds")
+        yield* clock.sleeping()
+        assert.lengthOf(pings(fake), 2)
+        assert.isTrue(Option.isNone(yield* store.get))
+      }).pipe(Effect.provide(makeLayer(fake))))
   })
 
   it.effect("has no heartbeat with CONNECTOR_RUN_AND_TERMINATE", () => {
     const fake = makePlatformStub()
-    return Effect.gen(function*() {
-      yield* StateStore
-      yield* TestClock.adjust("120 seconds")
-      yield* settle
-      assert.deepStrictEqual(pings(fake), [])
-    }).pipe(Effect.provide(makeLayer(fake, { CONNECTOR_RUN_AND_TERMINATE: "true" })))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        yield* StateStore
+        yield* TestClock.adjust("120 seconds")
+        assert.strictEqual(clock.pending(), 0)
+        assert.deepStrictEqual(pings(fake), [])
+      }).pipe(Effect.provide(makeLayer(fake, { CONNECTOR_RUN_AND_TERMINATE: "true" }))))
   })
-
   it("reads every empty spelling of the platform's state as no state", () => {
     for (const text of [null, "", "null", "{}", "[]", "42", "not json"]) assert.isTrue(Option.isNone(parseState(text)), String(text))
     assert.deepStrictEqual(Option.getOrNull(parseState("{\"a\": 1}")), { a: 1 })
