@@ -1,14 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Option, Redacted, Result } from "effect"
+import { Duration, Effect, Fiber, Layer, Logger, Option, Redacted, References, Result } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { AmqpPublisher } from "../../src/amqp/AmqpPublisher.js"
 import type { AmqpEndpoint } from "../../src/amqp/AmqpEndpoint.js"
 import { startRabbitMq } from "../support/RabbitMq.js"
+import { makeLevel } from "../support/Level.js"
 import { declarePushQueue, fillQueue, takeMessages } from "../support/RabbitMqQueues.js"
 import type { RabbitMqHandle } from "../support/RabbitMq.js"
 
 const maxMessageBytes = 64 * 1024
 const quickRetry = { retries: 3, backoff: Duration.millis(100) }
+/** Enough attempts that a queue drained after the first NACK is always published to, however slow the drain. */
+const patientRetry = { retries: 10, backoff: Duration.millis(50) }
 
 /** The broker either closes the connection (CONNECTION_FORCED) or is gone before it can say so. */
 const brokerGone = /CONNECTION_FORCED|ECONNRESET|ECONNREFUSED|closed/
@@ -33,7 +36,26 @@ const endpoint = (overrides: Partial<AmqpEndpoint> = {}): AmqpEndpoint => ({
   ...overrides
 })
 
-const publisherLayer = (overrides: Partial<AmqpEndpoint> = {}) => AmqpPublisher.layer(endpoint(overrides), quickRetry)
+const publisherLayer = (overrides: Partial<AmqpEndpoint> = {}, retry = quickRetry) => AmqpPublisher.layer(endpoint(overrides), retry)
+
+/** The publisher's logs that start with `prefix`, by their annotations, as they come. */
+const watchLogs = (prefix: string) => {
+  const seen: Array<Readonly<Record<string, unknown>>> = []
+  const count = makeLevel()
+  const logger = Logger.make(({ fiber, message }) => {
+    const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+    if (!text.startsWith(prefix)) return
+    seen.push(fiber.getRef(References.CurrentLogAnnotations))
+    count.add()
+  })
+  return { seen, first: count.reach(1), layer: Logger.layer([logger]) }
+}
+
+/** The NACKs the publisher reports, each with the number of messages the broker refused. */
+const recordNacks = () => {
+  const logs = watchLogs("RabbitMQ refused messages (NACK)")
+  return { refused: () => logs.seen.map((annotations) => Number(annotations["refused"])), first: logs.first, layer: logs.layer }
+}
 
 const publish = (exchange: string, routingKey: string, text: string) =>
   Effect.flatMap(AmqpPublisher, (publisher) => publisher.publish(exchange, routingKey, new TextEncoder().encode(text)))
@@ -54,42 +76,54 @@ describe("AmqpPublisher", () => {
       }
     }).pipe(Effect.provide(publisherLayer())))
 
-  it.live("publishes again a message the broker refused, until it is accepted", () =>
-    Effect.gen(function*() {
+  it.live("publishes again a message the broker refused, until it is accepted", () => {
+    const nacks = recordNacks()
+    return Effect.gen(function*() {
       const target = yield* Effect.promise(() => declarePushQueue(broker, "full-for-a-while", { maxLength: 1, overflow: "reject-publish" }))
       yield* Effect.promise(() => fillQueue(broker, target.queue, 1))
-      // The queue is full: the first attempts are NACKed until the filler is consumed.
-      const drained = Effect.sleep(Duration.millis(150)).pipe(Effect.andThen(Effect.promise(() => takeMessages(broker, target.queue, 1))))
+      // The queue is full: the first attempts are NACKed until the filler is consumed, after the first NACK.
+      const drained = Effect.andThen(nacks.first, Effect.promise(() => takeMessages(broker, target.queue, 1)))
       const [, filler] = yield* Effect.all([publish(target.exchange, target.routingKey, "patient"), drained], { concurrency: 2 })
       assert.deepStrictEqual(filler.map((message) => message.content.toString("utf8")), ["filler 0"])
       const published = yield* Effect.promise(() => takeMessages(broker, target.queue))
       assert.deepStrictEqual(published.map((message) => message.content.toString("utf8")), ["patient"])
-    }).pipe(Effect.provide(publisherLayer())))
+      assert.isNotEmpty(nacks.refused())
+      assert.isTrue(nacks.refused().every((count) => count === 1))
+    }).pipe(Effect.provide([publisherLayer({}, patientRetry), nacks.layer]))
+  })
 
-  it.live("publishes a batch in order before waiting, and publishes again only the messages refused", () =>
-    Effect.gen(function*() {
+  it.live("publishes a batch in order before waiting, and publishes again only the messages refused", () => {
+    const nacks = recordNacks()
+    return Effect.gen(function*() {
       const target = yield* Effect.promise(() => declarePushQueue(broker, "room-for-three", { maxLength: 3, overflow: "reject-publish" }))
       const bodies = ["m0", "m1", "m2", "m3", "m4"].map((text) => new TextEncoder().encode(text))
-      const drained = Effect.sleep(Duration.millis(150)).pipe(Effect.andThen(Effect.promise(() => takeMessages(broker, target.queue, 3))))
+      const drained = Effect.andThen(nacks.first, Effect.promise(() => takeMessages(broker, target.queue, 3)))
       const publishAll = Effect.flatMap(AmqpPublisher, (publisher) => publisher.publishAll(target.exchange, target.routingKey, bodies))
       const [, first] = yield* Effect.all([publishAll, drained], { concurrency: 2 })
       assert.deepStrictEqual(first.map((message) => message.content.toString("utf8")), ["m0", "m1", "m2"])
       const retried = yield* Effect.promise(() => takeMessages(broker, target.queue))
       assert.deepStrictEqual(retried.map((message) => message.content.toString("utf8")), ["m3", "m4"])
-    }).pipe(Effect.provide(publisherLayer())))
+      // The first attempt had m3 and m4 refused, and only the refused were published again.
+      assert.strictEqual(nacks.refused()[0], 2)
+    }).pipe(Effect.provide([publisherLayer({}, patientRetry), nacks.layer]))
+  })
 
-  it.live("gives up after a bounded number of NACKs, and keeps publishing afterwards", () =>
-    Effect.gen(function*() {
+  it.live("gives up after a bounded number of NACKs, and keeps publishing afterwards", () => {
+    const nacks = recordNacks()
+    return Effect.gen(function*() {
       const target = yield* Effect.promise(() => declarePushQueue(broker, "always-full", { maxLength: 1, overflow: "reject-publish" }))
       yield* Effect.promise(() => fillQueue(broker, target.queue, 1))
       const error = yield* Effect.flip(publish(target.exchange, target.routingKey, "refused"))
       assert.strictEqual(error._tag, "AmqpError")
       assert.strictEqual(error.operation, "publish")
       assert.include(error.message, "RabbitMQ still refused 1 message(s) to amqp.worker.exchange after 4 attempts (NACK)")
+      assert.deepStrictEqual(nacks.refused(), [1, 1, 1, 1])
       const other = yield* Effect.promise(() => declarePushQueue(broker, "after-nacks"))
       yield* publish(other.exchange, other.routingKey, "still fine")
       assert.lengthOf(yield* Effect.promise(() => takeMessages(broker, other.queue)), 1)
-    }).pipe(Effect.provide(publisherLayer())))
+      assert.lengthOf(nacks.refused(), 4)
+    }).pipe(Effect.provide([publisherLayer(), nacks.layer]))
+  })
 
   it.live("publishes with mandatory: a message no queue receives fails the publish, and later ones still go through", () =>
     Effect.gen(function*() {
@@ -142,8 +176,9 @@ describe("AmqpPublisher", () => {
       assert.deepStrictEqual((yield* Effect.promise(() => takeMessages(broker, target.queue))).map((message) => message.content.toString("utf8")), ["before"])
     }).pipe(Effect.provide(publisherLayer()), Effect.timeout(Duration.seconds(60))))
 
-  it.live("a publish waiting for its confirm fails when the broker goes away", () =>
-    Effect.gen(function*() {
+  it.live("a publish waiting for its confirm fails when the broker goes away", () => {
+    const connected = watchLogs("Connected to RabbitMQ")
+    return Effect.gen(function*() {
       const blocking = yield* Effect.acquireRelease(
         Effect.promise(() => startRabbitMq({ blockPublishers: true })),
         (started) => Effect.promise(() => started.close())
@@ -151,11 +186,15 @@ describe("AmqpPublisher", () => {
       const target = yield* Effect.promise(() => declarePushQueue(blocking, "blocked"))
       const layer = AmqpPublisher.layer(endpoint({ port: blocking.port }), quickRetry)
       const waiting = yield* Effect.forkChild(publish(target.exchange, target.routingKey, "held").pipe(Effect.provide(layer)))
+      // Connected, the publisher sends at once; a second later it still waits for the blocked broker's confirm.
+      yield* connected.first
       yield* Effect.sleep(Duration.seconds(1))
       assert.isUndefined(waiting.pollUnsafe())
       yield* Effect.promise(() => blocking.close())
       const error = yield* Effect.flip(Fiber.join(waiting))
       assert.strictEqual(error._tag, "AmqpError")
+      assert.notStrictEqual(error.operation, "connect")
       assert.match(error.message, brokerGone)
-    }).pipe(Effect.timeout(Duration.seconds(120))))
+    }).pipe(Effect.provide(connected.layer), Effect.timeout(Duration.seconds(120)))
+  })
 })
