@@ -6,7 +6,8 @@ import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { connectorState, exportedObjects, exporterEnv, exporterProcess, idsOf, waitUntil } from "./exporting.js"
+import { freePort } from "../support/waiting.js"
+import { connectorState, exportedObjects, exporterEnv, exporterProcess, idsOf, processedEvents, waitUntil } from "./exporting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -72,11 +73,12 @@ describe("stream-export process", () => {
     Effect.gen(function*() {
       const s3 = yield* s3ServerScoped()
       const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { heartbeatIntervalMs: 300 } })
-      const run = yield* exporterProcess(processEnv(standIn, s3, { WRITE_EVERY_SEC: "3600" }))
+      const metricsPort = yield* Effect.promise(() => freePort())
+      const run = yield* exporterProcess(processEnv(standIn, s3, { WRITE_EVERY_SEC: "3600", CONNECTOR_EXPOSE_METRICS: "true", CONNECTOR_METRICS_PORT: String(metricsPort) }))
       yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
       standIn.stream.append(...Array.from({ length: 25 }, (_, index) => platformEvent("create", malware(index))))
-      yield* waitUntil(Effect.sync(() => standIn.stream.connections[0]?.eventsSent ?? 0), (sent) => sent === 25)
-      yield* Effect.sleep(Duration.millis(300))
+      // The exporter holds all 25 events, in a window of an hour: nothing is written before the stop.
+      yield* waitUntil(processedEvents(metricsPort), (processed) => processed === 25)
       assert.deepStrictEqual(yield* exportedObjects(s3), [])
 
       run.child.kill("SIGTERM")

@@ -81,6 +81,13 @@ export const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boole
     return yield* Effect.die(new Error(`condition not reached within ${seconds} s`))
   })
 
+/** The events an exporter process has read and holds or wrote (processed_messages_total on its /metrics, every action; 0 before it serves). */
+export const processedEvents = (metricsPort: number) =>
+  Effect.promise(async () => {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((response) => response.text(), () => "")
+    return [...text.matchAll(/^processed_messages_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+  })
+
 /** The connector state the stand-in holds for `connectorId`, parsed. */
 export const connectorState = (standIn: OpenCtiStandIn, connectorId: string) => JSON.parse(standIn.connectors.get(connectorId)?.state ?? "null")
 
