@@ -191,7 +191,7 @@ describe("node dist/main.js s3-import", () => {
     await putObjects(client, bucket, [{ key: "ACI_TI/1.json", body: bundle("one") }])
     const run = startConnector("s3-import", env({ CONNECTOR_RUN_AND_TERMINATE: "false", S3_INTERVAL: "3600" }))
     try {
-      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 10_000, "the first cycle's work to close")
+      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 45_000, "the first cycle's work to close")
       assert.deepStrictEqual(pushedNames(), ["one"])
       run.child.kill("SIGTERM")
       const exit = await run.exited
@@ -215,7 +215,7 @@ describe("node dist/main.js s3-import", () => {
       CONNECTOR_METRICS_NAMESPACE: "opencti"
     }))
     try {
-      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 10_000, "the first cycle's work to close")
+      await waitFor(() => openCti.works.all[0]?.toProcessed !== undefined, 45_000, "the first cycle's work to close")
       const base = `http://127.0.0.1:${port}`
       assert.strictEqual((await fetch(`${base}/healthz`)).status, 200)
       assert.include(await (await fetch(`${base}/readyz`)).text(), connectorId)

@@ -207,17 +207,27 @@ describe("OpenCTI stand-in live stream", () => {
     withStandIn({ stream: { events: fiveEvents, heartbeatIntervalMs: 20 } }, async (standIn) => {
       standIn.stream.planConnections({ silent: true })
       const silent = openStream(standIn, { lastEventId: "0-0" })
-      await sleep(150)
+      await waitFor(() => silent.received.length === 1)
+      // A connection opened after it has had its events and heartbeats: the silent one had the same chances.
+      const witness = openStream(standIn, { lastEventId: "0-0" })
+      await waitFor(() => witness.data().length === 5 && witness.received.filter((message) => message.type === "heartbeat").length >= 2)
       assert.deepStrictEqual(silent.received.map((message) => message.type), ["connected"])
+      assert.deepStrictEqual([standIn.stream.connections[0]?.eventsSent, standIn.stream.connections[0]?.heartbeats], [0, 0])
       silent.close()
+      witness.close()
 
       const client = openStream(standIn, { lastEventId: "0-0" })
       await waitFor(() => client.data().length === 5)
       standIn.stream.setSilent(true)
-      await sleep(40)
+      const connection = standIn.stream.connections.at(-1)
+      const written = () => 1 + (connection?.eventsSent ?? 0) + (connection?.heartbeats ?? 0)
+      // Everything written before the silence has arrived.
+      await waitFor(() => client.received.length === written())
       const before = client.received.length
       standIn.stream.append(platformEvent("create", vulnerability(6)))
+      // Silenced for several heartbeat intervals: nothing written, nothing received.
       await sleep(150)
+      assert.strictEqual(written(), before)
       assert.strictEqual(client.received.length, before)
       standIn.stream.setSilent(false)
       await waitFor(() => client.data().length === 6)
@@ -235,7 +245,8 @@ describe("OpenCTI stand-in live stream", () => {
       const noDeletes = openStream(standIn, { lastEventId: "0-0", headers: { "listen-delete": "false" } })
       const inferred = openStream(standIn, { query: "?with-inferences=true&from=0-0" })
       await waitFor(() => noDeletes.data().length === 2 && inferred.data().length === 4)
-      await sleep(50)
+      // Both connections have been served the whole log: no other event can follow.
+      assert.deepStrictEqual(standIn.stream.connections.map((connection) => [connection.eventsSent, connection.lastSentId]), [[2, "4-0"], [4, "4-0"]])
       noDeletes.close()
       inferred.close()
       assert.deepStrictEqual(noDeletes.data().map((message) => message.id), ["1-0", "4-0"])

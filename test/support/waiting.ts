@@ -1,8 +1,8 @@
 import { createServer } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 
-/** Polls `condition` every 10 ms; past `timeoutMs` it throws, naming `what` it waited for. */
-export const waitFor = async (condition: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> => {
+/** Polls `condition` every 10 ms; past `timeoutMs` (generous: the machine may be loaded) it throws, naming `what` it waited for. */
+export const waitFor = async (condition: () => boolean, timeoutMs = 30_000, what = "condition"): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
