@@ -38,13 +38,6 @@ export class IdTrail {
   #last: string | undefined = undefined
   #beforeLastRun: string | undefined = undefined
 
-  /** The trail of `ids`, in stream order. */
-  static of(ids: Iterable<string>): IdTrail {
-    const trail = new IdTrail()
-    for (const id of ids) trail.add(id)
-    return trail
-  }
-
   /** Follows one more id, in stream order. */
   add(id: string): void {
     if (id !== this.#last) {

@@ -7,16 +7,16 @@ import { inPhase } from "./StreamExportError.js"
 
 const ndjson = "application/x-ndjson"
 
-/** Writes a batch as object number `fileNumber` of the folder; returns its key. */
-export const makeBatchWriter = (storage: ObjectStorage["Service"], options: { readonly bucket: string; readonly folder: string }, metrics: ExportMetrics) =>
-  Effect.fn("BatchWriter.write")(function*(fileNumber: number, batch: Batch) {
-    const key = objectKey(options.folder, yield* Clock.currentTimeMillis, fileNumber)
+/** Names object number `fileNumber` of the folder now, and writes a batch under a key so named. */
+export const makeBatchWriter = (storage: ObjectStorage["Service"], options: { readonly bucket: string; readonly folder: string }, metrics: ExportMetrics) => ({
+  keyOf: (fileNumber: number) => Effect.map(Clock.currentTimeMillis, (now) => objectKey(options.folder, now, fileNumber)),
+  write: Effect.fn("BatchWriter.write")(function*(key: string, batch: Batch) {
     yield* storage.put(options.bucket, key, batch.body, ndjson).pipe(
       Effect.tapError(() => metrics.writeFailed),
       inPhase("write", { key })
     )
     yield* metrics.written
-    return key
   })
+})
 
 export type BatchWriter = ReturnType<typeof makeBatchWriter>

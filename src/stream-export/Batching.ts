@@ -1,11 +1,11 @@
-import { Duration, Schedule, Sink, Stream } from "effect"
-import { IdTrail } from "../opencti/LiveStreamId.js"
+import { Duration, Effect, Schedule, Sink, Stream } from "effect"
+import { EventTrail } from "./EventTrail.js"
 import type { ExportLine } from "./ExportLine.js"
 
-/** The events of one object: how many, the trail of their ids (where a restart resumes), and the NDJSON body. */
+/** The events of one object: how many, their trail (where a restart resumes, what it must not write again), and the NDJSON body. */
 export interface Batch {
   readonly events: number
-  readonly ids: IdTrail
+  readonly trail: EventTrail
   readonly body: Uint8Array
 }
 
@@ -23,7 +23,7 @@ export interface BatchLimits {
  */
 interface BatchBuilder {
   events: number
-  readonly ids: IdTrail
+  readonly trail: EventTrail
   body: Buffer
   bytes: number
 }
@@ -42,11 +42,13 @@ const append = (batch: BatchBuilder, line: ExportLine): BatchBuilder => {
   batch.bytes += batch.body.write(line.head, batch.bytes)
   batch.bytes += batch.body.write(line.tail, batch.bytes)
   batch.events += 1
-  batch.ids.add(line.id)
+  batch.trail.add(line.id, line.object)
   return batch
 }
 
-const toBatch = (batch: BatchBuilder): Batch => ({ events: batch.events, ids: batch.ids, body: batch.body.subarray(0, batch.bytes) })
+const emptyBatch = (capacity: number): BatchBuilder => ({ events: 0, trail: new EventTrail(), body: Buffer.allocUnsafe(capacity), bytes: 0 })
+
+const toBatch = (batch: BatchBuilder): Batch => ({ events: batch.events, trail: batch.trail, body: batch.body.subarray(0, batch.bytes) })
 
 /**
  * Groups lines into batches by time, count and bytes. This is `Stream.groupedWithin` (itself
@@ -63,7 +65,7 @@ export const batched = (limits: BatchLimits) => <E, R>(lines: Stream.Stream<Expo
       lines,
       Sink.reduceWhile(
         // The builder belongs to this one aggregation: filling it in place keeps a batch linear to build.
-        (): BatchBuilder => ({ events: 0, ids: new IdTrail(), body: Buffer.allocUnsafe(capacity), bytes: 0 }),
+        () => emptyBatch(capacity),
         (batch) => batch.events < limits.maxEvents && batch.bytes < limits.maxBytes,
         append
       ).pipe(Sink.map((batch) => {
@@ -73,3 +75,7 @@ export const batched = (limits: BatchLimits) => <E, R>(lines: Stream.Stream<Expo
       Schedule.spaced(limits.window)
     )
   })
+
+/** All the lines of a stream as one batch, whatever their number: an object whose events are already decided. */
+export const wholeBatch = <E, R>(lines: Stream.Stream<ExportLine, E, R>): Effect.Effect<Batch, E, R> =>
+  Stream.runFold(lines, () => emptyBatch(256 * 1024), append).pipe(Effect.map(toBatch))

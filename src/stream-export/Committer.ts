@@ -7,11 +7,13 @@ import { inPhase } from "./StreamExportError.js"
 
 /**
  * Persists a cursor through the StateStore, which pushes it to the platform before returning: once an
- * object is written, its commit is on the platform before anything else is written.
+ * object is written, its commit is on the platform before anything else is written. The cursor derives
+ * from the state read after `resets` resets: after a later one it is refused (StateStoreReset), so that
+ * nothing of the export before a reset overwrites it.
  */
 export const makeCommitter = (state: StateStore["Service"], metrics: ExportMetrics) =>
-  Effect.fn("Committer.commit")(function*(cursor: ExportCursor) {
-    yield* state.set(toState(cursor)).pipe(inPhase("commit"))
+  Effect.fn("Committer.commit")(function*(resets: number, cursor: ExportCursor) {
+    yield* state.setSince(resets, toState(cursor)).pipe(Effect.catchTag("StateStoreError", (error) => Effect.fail(error).pipe(inPhase("commit"))))
     yield* metrics.cursor(cursor)
   })
 

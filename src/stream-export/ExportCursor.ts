@@ -1,8 +1,8 @@
 import { DateTime, Effect, Option, Schema } from "effect"
 import type { LivePosition } from "../opencti/LiveStream.js"
 import { earlier, LiveStreamId } from "../opencti/LiveStreamId.js"
-import type { IdTrail } from "../opencti/LiveStreamId.js"
 import type { ConnectorState } from "../state/StateStore.js"
+import { EventTrail, maxRunObjects } from "./EventTrail.js"
 import { StreamExportError } from "./StreamExportError.js"
 
 /** How far the export has gone: what has been written, and where a restart resumes. */
@@ -15,6 +15,29 @@ export interface ExportCursor {
   readonly lastWrittenMsgId: Option.Option<string>
   /** `file_count`: the number of the last object written (0 before the first). */
   readonly fileCount: number
+  /**
+   * `last_written_objects`: the digests of the objects of the events with id `last_written_msg_id`
+   * already written (a restart receives them again, from before their id, and writes them no more).
+   */
+  readonly lastWrittenObjects: ReadonlyArray<string>
+  /** `pending_object`: the object being written, decided before its write. */
+  readonly pending: Option.Option<PendingObject>
+}
+
+/** Where an object leaves the export: what a restart resumes from once it is written. */
+export type Written = Pick<ExportCursor, "startFrom" | "lastWrittenMsgId" | "lastWrittenObjects">
+
+/**
+ * An object decided and saved before its write: its number, its key, its size, and the cursor once it
+ * is written, whose last event is the object's last. A restart that finds it pending adopts the object
+ * found whole, or writes the same key again with the same events: those after the committed cursor up
+ * to that one.
+ */
+export interface PendingObject {
+  readonly fileNumber: number
+  readonly key: string
+  readonly bytes: number
+  readonly written: Written
 }
 
 /** How a first start (no state yet) positions the stream, as pycti does. */
@@ -26,6 +49,17 @@ export interface FirstStart {
 }
 
 const RecoverUntil = Schema.Union([Schema.String, Schema.Literal(false)])
+const FileNumber = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
+const Digests = Schema.Array(Schema.String)
+
+const StoredPending = Schema.Struct({
+  file_number: FileNumber,
+  key: Schema.String,
+  bytes: FileNumber,
+  start_from: LiveStreamId,
+  last_written_msg_id: Schema.NullOr(LiveStreamId),
+  last_written_objects: Digests
+})
 
 /** The state as the platform holds it; `connectorLastEventId`/`connectorStartTime` are pycti's legacy keys. */
 const StoredCursor = Schema.Struct({
@@ -34,7 +68,9 @@ const StoredCursor = Schema.Struct({
   recover_until: Schema.optional(RecoverUntil),
   connectorStartTime: Schema.optional(RecoverUntil),
   last_written_msg_id: Schema.optional(Schema.NullOr(LiveStreamId)),
-  file_count: Schema.optional(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))
+  file_count: Schema.optional(FileNumber),
+  last_written_objects: Schema.optional(Digests),
+  pending_object: Schema.optional(StoredPending)
 })
 const decodeStored = Schema.decodeUnknownEffect(StoredCursor)
 
@@ -58,34 +94,80 @@ export const fromState = Effect.fn("ExportCursor.fromState")(function*(state: Co
     startFrom: Option.match(lastWrittenMsgId, { onNone: () => startFrom, onSome: (written) => earlier(written, startFrom) }),
     recoverUntil: withoutRecoveryAsFalse(stored.recover_until ?? stored.connectorStartTime ?? false),
     lastWrittenMsgId,
-    fileCount: stored.file_count ?? 0
+    fileCount: stored.file_count ?? 0,
+    // A state saved before the objects were recorded: the run is written again once, as it was then.
+    lastWrittenObjects: stored.last_written_objects ?? [],
+    pending: Option.map(Option.fromUndefinedOr(stored.pending_object), (pending) => ({
+      fileNumber: pending.file_number,
+      key: pending.key,
+      bytes: pending.bytes,
+      written: { startFrom: pending.start_from, lastWrittenMsgId: Option.fromNullOr(pending.last_written_msg_id), lastWrittenObjects: pending.last_written_objects }
+    }))
   } satisfies ExportCursor
 })
 
 /** pycti's `date_now_z()`: UTC, whole seconds. */
 const nowZ = Effect.map(DateTime.now, (now) => DateTime.formatIso(now).replace(/\.\d{3}Z$/, "Z"))
 
-/** The cursor of a first start: from the configured timestamp (or the beginning), recovering up to now unless configured otherwise. */
-export const firstStart = Effect.fn("ExportCursor.firstStart")(function*(first: FirstStart) {
+/**
+ * The cursor of a first start: from the configured timestamp (or the beginning), recovering up to now
+ * unless configured otherwise; objects are numbered after `fileCount`.
+ */
+export const firstStart = Effect.fn("ExportCursor.firstStart")(function*(first: FirstStart, fileCount: number) {
   const recoverUntil = Option.isSome(first.recoverUntil) ? first.recoverUntil.value : yield* nowZ
-  return { startFrom: first.startFrom, recoverUntil, lastWrittenMsgId: Option.none(), fileCount: 0 } satisfies ExportCursor
+  return { startFrom: first.startFrom, recoverUntil, lastWrittenMsgId: Option.none(), fileCount, lastWrittenObjects: [], pending: Option.none() } satisfies ExportCursor
 })
 
-/** The state to persist for a cursor, in the shape pycti's stream exporter uses. */
+/** The state to persist for a cursor, in the shape pycti's stream exporter uses, plus what writes each event once. */
 export const toState = (cursor: ExportCursor): ConnectorState => ({
   start_from: cursor.startFrom,
   recover_until: cursor.recoverUntil,
   ...Option.match(cursor.lastWrittenMsgId, { onNone: () => ({}), onSome: (id) => ({ last_written_msg_id: id }) }),
-  file_count: cursor.fileCount
+  file_count: cursor.fileCount,
+  ...(cursor.lastWrittenObjects.length === 0 ? {} : { last_written_objects: cursor.lastWrittenObjects }),
+  ...Option.match(cursor.pending, {
+    onNone: () => ({}),
+    onSome: (pending) => ({
+      pending_object: {
+        file_number: pending.fileNumber,
+        key: pending.key,
+        bytes: pending.bytes,
+        start_from: pending.written.startFrom,
+        last_written_msg_id: Option.getOrNull(pending.written.lastWrittenMsgId),
+        last_written_objects: pending.written.lastWrittenObjects
+      }
+    })
+  })
 })
 
-/** The cursor once object `fileNumber`, holding the events of `ids`, is written. */
-export const afterObject = (cursor: ExportCursor, fileNumber: number, ids: IdTrail): ExportCursor => ({
-  startFrom: ids.resumePoint({ resumePoint: cursor.startFrom, last: Option.getOrUndefined(cursor.lastWrittenMsgId) }),
-  recoverUntil: cursor.recoverUntil,
-  lastWrittenMsgId: Option.orElse(Option.fromUndefinedOr(ids.last), () => cursor.lastWrittenMsgId),
-  fileCount: fileNumber
+/** Where the export stands once the events of `trail`, which follow `cursor`, are written. */
+export const written = (cursor: ExportCursor, trail: EventTrail): Written => {
+  const last = Option.getOrUndefined(cursor.lastWrittenMsgId)
+  const sameRun = trail.last === last && last !== undefined
+  return {
+    startFrom: trail.resumePoint({ resumePoint: cursor.startFrom, last }),
+    lastWrittenMsgId: Option.orElse(Option.fromUndefinedOr(trail.last), () => cursor.lastWrittenMsgId),
+    // A batch made of one run that goes on from the committed one adds its objects to that run's.
+    lastWrittenObjects: sameRun || trail.last === undefined
+      ? [...new Set([...cursor.lastWrittenObjects, ...trail.runObjects])].slice(0, maxRunObjects)
+      : trail.runObjects
+  }
+}
+
+/** The cursor with `pending` decided, as it is saved before the write. */
+export const withPending = (cursor: ExportCursor, pending: PendingObject): ExportCursor => ({ ...cursor, pending: Option.some(pending) })
+
+/** The cursor once its pending object is written (or found written). */
+export const afterPending = (cursor: ExportCursor, pending: PendingObject): ExportCursor => ({
+  ...cursor,
+  ...pending.written,
+  fileCount: pending.fileNumber,
+  pending: Option.none()
 })
+
+/** The trail of what the cursor has written: the next events are compared with it to be written once. */
+export const trailOf = (cursor: Written): EventTrail =>
+  EventTrail.after(Option.getOrUndefined(cursor.lastWrittenMsgId), cursor.lastWrittenObjects)
 
 const noRecovery = new Set(["no", "none", "false"])
 

@@ -2,8 +2,8 @@ import { Option, Predicate, Schema } from "effect"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 
 /**
- * One event ready to be written: its id, its SSE event name, and its NDJSON line `head + tail` (newline
- * included). The line is kept in two parts so that the platform's text, when the line keeps it, is
+ * One event ready to be written: its id, its SSE event name, its object (the STIX id, which tells apart
+ * the events of a group sharing one id), and its NDJSON line `head + tail` (newline included). The line is kept in two parts so that the platform's text, when the line keeps it, is
  * written from where it is instead of being copied to join what the exporter appends.
  *
  * A class, not object literals: lines can wait while a batch is written, long enough to outlive a
@@ -12,7 +12,7 @@ import type { LiveEvent } from "../opencti/LiveStream.js"
  * RSS over 100 000 events). Objects made by a constructor are not moved there.
  */
 export class ExportLine {
-  constructor(readonly id: string, readonly action: string, readonly head: string, readonly tail: string) {}
+  constructor(readonly id: string, readonly action: string, readonly object: string, readonly head: string, readonly tail: string) {}
 }
 
 export type JsonObject = { readonly [key: string]: unknown }
@@ -147,12 +147,19 @@ const keepsText = (prepared: Prepared, contents: ReadonlyMap<number, string>): b
   (Option.isNone(prepared.previousStandard) || !Object.hasOwn(prepared.payload, "previous_standard")) &&
   !prepared.event.data.includes("\n")
 
+/** The STIX id of the event's object; the event's data for the rare event without one. */
+const objectOf = (prepared: Prepared): string => {
+  const stix = prepared.payload["data"]
+  const id = Predicate.isObject(stix) ? stix["id"] : undefined
+  return Predicate.isString(id) ? id : prepared.event.data
+}
+
 const keptText = (prepared: Prepared): ExportLine => {
   const { data, event, id } = prepared.event
   // The data parsed as an object: its last `}` closes it, only whitespace follows, and it has a member (`type`) before.
   const close = data.lastIndexOf("}")
   const previous = Option.match(prepared.previousStandard, { onNone: () => "", onSome: (standard) => `,"previous_standard":${JSON.stringify(standard)}` })
-  return new ExportLine(id, event, data.slice(0, close), `,"id":${JSON.stringify(id)}${previous}}\n`)
+  return new ExportLine(id, event, objectOf(prepared), data.slice(0, close), `,"id":${JSON.stringify(id)}${previous}}\n`)
 }
 
 const noContents: ReadonlyMap<number, string> = new Map()
@@ -161,4 +168,4 @@ const noContents: ReadonlyMap<number, string> = new Map()
 export const toExportLine = (prepared: Prepared, contents: ReadonlyMap<number, string> = noContents): ExportLine =>
   keepsText(prepared, contents)
     ? keptText(prepared)
-    : new ExportLine(prepared.event.id, prepared.event.event, JSON.stringify(lineObject(prepared, contents)), "\n")
+    : new ExportLine(prepared.event.id, prepared.event.event, objectOf(prepared), JSON.stringify(lineObject(prepared, contents)), "\n")

@@ -27,7 +27,8 @@ describe("LiveStreamId", () => {
     { name: "one run that goes on from before: the previous point", previous: "4-0", last: "6-0", ids: ["6-0", "6-0"], expected: "4-0" },
     { name: "runs of their own: the last run only", previous: "4-0", last: "5-0", ids: ["6-0", "7-0"], expected: "6-0" }
   ])("resume point: $name", ({ previous, last, ids, expected }) => {
-    const trail = IdTrail.of(ids)
+    const trail = new IdTrail()
+    for (const id of ids) trail.add(id)
     assert.strictEqual(trail.resumePoint({ resumePoint: previous, last }), expected)
     assert.strictEqual(trail.last, ids.at(-1))
   })

@@ -88,8 +88,12 @@ export const processedEvents = (metricsPort: number) =>
     return [...text.matchAll(/^processed_messages_total\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
   })
 
-/** The connector state the stand-in holds for `connectorId`, parsed. */
-export const connectorState = (standIn: OpenCtiStandIn, connectorId: string) => JSON.parse(standIn.connectors.get(connectorId)?.state ?? "null")
+/** The connector state the stand-in holds for `connectorId`, parsed; null for none. */
+export const connectorState = (standIn: OpenCtiStandIn, connectorId: string) => {
+  const state = standIn.connectors.get(connectorId)?.state
+  // A reset from the UI leaves "".
+  return state === undefined || state === null || state === "" ? null : JSON.parse(state)
+}
 
 /** The exporter process for the enclosing scope: the built CLI's `stream-export`, killed (SIGKILL) when the scope closes, if still running. */
 export const exporterProcess = (env: Record<string, string>) =>

@@ -80,8 +80,9 @@ export class LiveStream implements EventLog {
     if (requested !== undefined) {
       const id = parseStreamId(requested)
       if (id === undefined) throw new Error(`invalid stream id ${requested}`)
-      if (last !== undefined && compareStreamIds(id, last) <= 0) {
-        throw new Error(`stream id ${requested} is not greater than the last id ${formatStreamId(last)}`)
+      // Equal to the last id: a member of its group, as the dependencies the platform sends with their event's id.
+      if (last !== undefined && compareStreamIds(id, last) < 0) {
+        throw new Error(`stream id ${requested} is before the last id ${formatStreamId(last)}`)
       }
       return id
     }

@@ -15,7 +15,10 @@ export interface StreamEvent {
 
 /** An event to put on the stream. */
 export interface StreamEventInput {
-  /** `<ms>-<seq>`, greater than every id before it; when omitted the stand-in allocates one from its clock. */
+  /**
+   * `<ms>-<seq>`, not before any id before it (equal to the last one: a member of its group); when
+   * omitted the stand-in allocates one from its clock.
+   */
   readonly id?: string
   readonly event: DataEventTopic
   /** The payload, serialised with `JSON.stringify` (see `platformEvent` for the platform's shape). */
