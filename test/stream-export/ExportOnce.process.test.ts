@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
+import { seededRandom } from "../stream-import/roundTrip.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
@@ -13,18 +14,6 @@ import type { MovedObject } from "./objectMover.js"
 
 const TOKEN = "once-token"
 const CONNECTOR_ID = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
-
-/** A small seeded generator (mulberry32): the same kill moments and groups on every run. */
-const seeded = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 const recoverMs = 1_700_000_000_000
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
@@ -106,7 +95,7 @@ const checkExactlyOnce = (copies: ReadonlyArray<{ readonly fileNumber: number; r
 
 const sweep = (options: { readonly seed: number; readonly rounds: number; readonly withMover: boolean }) =>
   Effect.gen(function*() {
-    const random = seeded(options.seed)
+    const random = seededRandom(options.seed)
     const source = makeSource(random)
     const s3 = yield* s3ServerScoped()
     const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { snapshot: source.snapshot, heartbeatIntervalMs: 200 } })
