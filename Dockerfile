@@ -1,29 +1,23 @@
 # syntax=docker/dockerfile:1
 
-# Build: compile the TypeScript sources.
+# Build: type-check the sources and bundle them with their production dependencies into dist/.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The project's bundled Node (for Node 20 machines) is not needed on a Node 24 image.
+# The project's bundled Node (for Node 20 machines) is not needed on a Node 24 image; esbuild's binary
+# comes as an optional dependency, without an install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json build.ts ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npx tsc -p tsconfig.build.json && npx tsx build.ts
 
-# Production dependencies only.
-FROM node:24-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
-# Runtime: non-root, no build tools, the three connectors in one image (the command picks one:
-# s3-import, stream-export, stream-import).
+# Runtime: non-root, no build tools, no node_modules (dist/ holds every dependency), the three connectors
+# in one image (the command picks one: s3-import, stream-export, stream-import).
 FROM node:24-bookworm-slim
 # A smaller young generation keeps the stream exporter's peak memory near its live data (about 230 MB
 # instead of 260-290 MB for 100,000 events of 1 KB), at no cost in throughput.
 ENV NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
-COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 USER node
