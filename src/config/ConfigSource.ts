@@ -1,6 +1,5 @@
 import { ConfigProvider, Effect, Predicate } from "effect"
 import { readFile } from "node:fs/promises"
-import { parse } from "yaml"
 import { ConfigurationError } from "./Setting.js"
 
 /**
@@ -22,7 +21,12 @@ export const flattenYaml = (document: unknown): Record<string, string> => {
 
 const readYaml = (path: string, required: boolean): Effect.Effect<Record<string, string>, ConfigurationError> =>
   Effect.tryPromise({
-    try: async () => flattenYaml(parse(await readFile(path, "utf8"))),
+    try: async () => {
+      const text = await readFile(path, "utf8")
+      // The YAML parser is loaded only when there is a file to parse: most deployments set variables only.
+      const { parse } = await import("yaml")
+      return flattenYaml(parse(text))
+    },
     catch: (cause) => cause
   }).pipe(
     Effect.catch((cause) =>
