@@ -32,7 +32,6 @@ const settings = (platformUrl: string): Record<string, string> => ({
   OPENCTI_TOKEN: "bench-token",
   CONNECTOR_ID: "5d1f6a2e-3c4b-4d5e-9f60-718293a4b5c6",
   CONNECTOR_LOG_LEVEL: "error",
-  CONNECTOR_QUEUE_PROTOCOL: "api",
   CONNECTOR_METRICS_PORT: "0",
   CONNECTOR_LIVE_STREAM_ID: "live",
   S3_ENDPOINT_URL: "http://127.0.0.1:1",
@@ -42,6 +41,7 @@ const settings = (platformUrl: string): Record<string, string> => ({
   MINIO_ENDPOINT: "127.0.0.1",
   MINIO_PORT: "1",
   MINIO_BUCKET: "bench",
+  MINIO_DST_PATH: "bench-done",
   MINIO_ACCESS_KEY: "bench",
   MINIO_SECRET_KEY: "bench-secret"
 })
