@@ -1,14 +1,15 @@
-import { Array as Arr, Effect, Option } from "effect"
+import { Array as Arr, Effect, Option, Result } from "effect"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 import type { OpenCti } from "../opencti/OpenCti.js"
 import { ExportLine, prepare, toExportLine } from "./ExportLine.js"
 import type { PreparedEvent } from "./ExportLine.js"
 import { inPhase } from "./StreamExportError.js"
 
-/** The line of an event that takes no effect (no file to fetch, nothing to log); else the event, prepared. */
+/** The line of an event that takes no effect (no file to fetch, nothing to log, no failure); else the event, prepared. */
 const lineAtOnce = (event: LiveEvent): ExportLine | PreparedEvent => {
   const prepared = prepare(event)
-  return prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0 ? prepared : toExportLine(prepared)
+  if (prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0) return prepared
+  return Result.getOrElse(toExportLine(prepared), () => prepared)
 }
 
 const isLine = (step: ExportLine | PreparedEvent): step is ExportLine => step instanceof ExportLine
@@ -48,7 +49,7 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
         const content = yield* fetchFile(file.path, prepared.event.id)
         if (Option.isSome(content)) contents.set(file.index, content.value)
       }
-      return Option.some(toExportLine(prepared, contents))
+      return Option.some(yield* Effect.fromResult(toExportLine(prepared, contents)).pipe(inPhase("enrich", { eventId: prepared.event.id })))
     }).pipe(Effect.annotateLogs({ event_id: prepared.event.id, action: prepared.event.event }))
 
   /**

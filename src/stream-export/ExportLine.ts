@@ -1,4 +1,6 @@
-import { Option, Predicate, Schema } from "effect"
+import { Option, Predicate, Result, Schema } from "effect"
+import { parseUntrusted } from "../json/untrustedJson.js"
+import type { UntrustedJsonError } from "../json/untrustedJson.js"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 
 /**
@@ -126,8 +128,8 @@ export const prepare = (event: LiveEvent): PreparedEvent => {
  * The line as an object: the platform payload plus `id` (the event id), `type` (the SSE event name, not
  * `data.type`), `previous_standard` when known, and the file contents fetched.
  */
-const lineObject = (prepared: Prepared, contents: ReadonlyMap<number, string>): JsonObject => {
-  const { event, payload } = prepared
+const lineObject = (prepared: Prepared, payload: JsonObject, contents: ReadonlyMap<number, string>): JsonObject => {
+  const { event } = prepared
   const base = { ...payload, id: event.id, type: event.event }
   const line = Option.match(prepared.previousStandard, { onNone: () => base, onSome: (id) => ({ ...base, previous_standard: id }) })
   return withFileContents(line, prepared.location, contents)
@@ -157,8 +159,14 @@ const keptText = (prepared: Prepared): ExportLine => {
 
 const noContents: ReadonlyMap<number, string> = new Map()
 
-/** The line of a prepared event, with the contents of its files fetched (by index in its files list). */
-export const toExportLine = (prepared: Prepared, contents: ReadonlyMap<number, string> = noContents): ExportLine =>
+/**
+ * The line of a prepared event, with the contents of its files fetched (by index in its files list). A
+ * line that cannot keep the platform's text is serialised from the data read again as untrusted JSON,
+ * so that its numbers keep their exact text; data that cannot be read so (nesting too deep to
+ * serialise, a member named twice, which a serialised line would lose) fails instead.
+ */
+export const toExportLine = (prepared: Prepared, contents: ReadonlyMap<number, string> = noContents): Result.Result<ExportLine, UntrustedJsonError> =>
   keepsText(prepared, contents)
-    ? keptText(prepared)
-    : new ExportLine(prepared.event.id, prepared.event.event, JSON.stringify(lineObject(prepared, contents)), "\n")
+    ? Result.succeed(keptText(prepared))
+    : Result.map(parseUntrusted(prepared.event.data), (payload) =>
+      new ExportLine(prepared.event.id, prepared.event.event, JSON.stringify(lineObject(prepared, payload as JsonObject, contents)), "\n"))
