@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
+import { importerEnv, pushedNames as pushedNamesOf } from "./importing.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { freePort, waitFor } from "../support/waiting.js"
 import { malwareBundle } from "../support/SampleBundles.js"
@@ -46,29 +47,12 @@ afterEach(async () => {
   await openCti.close()
 })
 
-const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
-  OPENCTI_URL: openCti.url,
-  OPENCTI_TOKEN: token,
-  CONNECTOR_ID: connectorId,
-  CONNECTOR_NAME: "S3 integration",
-  CONNECTOR_LOG_LEVEL: "info",
-  CONNECTOR_RUN_AND_TERMINATE: "true",
-  CONNECTOR_QUEUE_PROTOCOL: "api",
-  S3_ENDPOINT_URL: s3.endpoint,
-  S3_ACCESS_KEY_ID: s3.accessKeyId,
-  S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  S3_REGION: s3.region,
-  S3_BUCKET_NAME: bucket,
-  S3_BUCKET_PREFIXES: "ACI_TI,ACI_Vuln",
-  S3_TRANSFORM: "none",
-  ...overrides
-})
+const env = (overrides: Record<string, string> = {}): Record<string, string> =>
+  importerEnv(openCti, s3, { token, id: connectorId, bucket }, overrides)
 
 const keys = (prefix: string) => listAllKeys(client, bucket, { prefix })
 
-const pushedNames = () =>
-  openCti.bundlePushes.bundles.map((pushed) => (JSON.parse(pushed.raw) as { objects: Array<{ name: string }> }).objects[0]?.name)
-
+const pushedNames = () => pushedNamesOf(openCti)
 
 const padded = (index: number) => String(index).padStart(5, "0")
 
