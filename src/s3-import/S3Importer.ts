@@ -26,7 +26,7 @@ const deletesInFlight = 4
 /** A file after its send: imported (sent, or nothing to send), or refused by its parse or transform, for the quarantine. */
 type Processed =
   | { readonly _tag: "Imported"; readonly object: ObjectInfo; readonly version: ObjectVersion }
-  | { readonly _tag: "Refused"; readonly object: ObjectInfo; readonly fetched: FetchedObject; readonly error: ImportError }
+  | { readonly _tag: "Refused"; readonly object: ObjectInfo; readonly version: ObjectVersion; readonly body: Uint8Array; readonly error: ImportError }
 
 const isFolderMarker = (object: ObjectInfo): boolean => object.key.endsWith("/")
 
@@ -63,7 +63,7 @@ export class S3Importer extends Context.Service<S3Importer, {
         const prepared = yield* Effect.result(prepare(location, fetched))
         if (Result.isFailure(prepared)) {
           if (Option.isNone(config.quarantineFolder)) return yield* Effect.fail(prepared.failure)
-          return { _tag: "Refused", object, fetched, error: prepared.failure } satisfies Processed
+          return { _tag: "Refused", object, version: fetched.version, body: fetched.body, error: prepared.failure } satisfies Processed
         }
         if (Option.isSome(prepared.success)) {
           const workId = yield* work.id
@@ -95,10 +95,10 @@ export class S3Importer extends Context.Service<S3Importer, {
         const { object } = processed
         const location = { bucket, prefix, key: object.key }
         if (processed._tag === "Refused" && Option.isSome(config.quarantineFolder)) {
-          yield* quarantine(storage, { bucket, folder: config.quarantineFolder.value, connectorId: openCtiConfig.connectorId }, { key: object.key, body: processed.fetched.body, prefix }, processed.error)
+          yield* quarantine(storage, { bucket, folder: config.quarantineFolder.value, connectorId: openCtiConfig.connectorId }, { key: object.key, body: processed.body, prefix }, processed.error)
         }
         if (config.deleteAfterImport) {
-          yield* deleteRead(location, processed._tag === "Imported" ? processed.version : processed.fetched.version)
+          yield* deleteRead(location, processed.version)
         } else {
           const current = yield* state.get
           const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
@@ -137,7 +137,6 @@ export class S3Importer extends Context.Service<S3Importer, {
         // The files fetched ahead hold at most S3_MAX_FILE_BYTES together: room is taken in listing order
         // (so a large file waits for room instead of being overtaken) and given back once the file is sent.
         const window = yield* Semaphore.make(config.maxFileBytes)
-        const room = (object: ObjectInfo) => Math.min(object.size, config.maxFileBytes)
         yield* drainOnInterrupt((stop) => pending(prefix).pipe(
           Stream.interruptWhen(stop),
           Stream.mapEffect((object) =>
@@ -145,14 +144,14 @@ export class S3Importer extends Context.Service<S3Importer, {
               ? Effect.fail(importError("fetch", { bucket, prefix, key: object.key }, {
                 message: `the file is ${object.size} bytes, over the limit of ${config.maxFileBytes} bytes (S3_MAX_FILE_BYTES); it was not read`
               }))
-              : Effect.as(window.take(room(object)), object)),
+              : Effect.as(window.take(object.size), object)),
           Stream.mapEffect((object) =>
             storage.fetch(bucket, object.key, config.maxFileBytes).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
               Effect.tap((fetched) => Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength)),
               Effect.map((fetched) => [object, fetched] as const)
             ), { concurrency: prefetch }),
-          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(room(object))))),
+          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(object.size)))),
           Stream.result,
           Stream.mapEffect(Result.match({
             onSuccess: (processed) => Effect.result(finishObject(prefix, processed, work)),

@@ -1,17 +1,15 @@
 import type { S3Client } from "@aws-sdk/client-s3"
-import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
+import { assert, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
-import { importerEnv, pushedNames as pushedNamesOf } from "./importing.js"
-import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { importerEnv, pushedNames as pushedNamesOf, useImportWorld } from "./importing.js"
 import { freePort, waitFor } from "../support/waiting.js"
 import { malwareBundle } from "../support/SampleBundles.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
-import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
-import { makeS3Client, startS3Server } from "../support/S3Server.js"
+import { listAllKeys, putObjects } from "../support/S3Bucket.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
 
 const token = "integration-token"
@@ -19,32 +17,15 @@ const connectorId = "2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"
 
 const bundle = malwareBundle
 
+const world = useImportWorld(token, "feed")
+
 let s3: S3ServerHandle
 let client: S3Client
 let openCti: OpenCtiStandIn
 let bucket: string
-let bucketCount = 0
 
-beforeAll(async () => {
-  s3 = await startS3Server()
-  client = makeS3Client(s3)
-})
-
-afterAll(async () => {
-  client.destroy()
-  await s3.close()
-})
-
-beforeEach(async () => {
-  openCti = await startOpenCtiStandIn({ token })
-  bucket = `feed-${++bucketCount}`
-  await createBucket(client, bucket)
-})
-
-afterEach(async () => {
-  openCti.assertNoInvalidDocuments()
-  assert.deepStrictEqual(openCti.internalErrors, [])
-  await openCti.close()
+beforeEach(() => {
+  ({ s3, client, openCti, bucket } = world)
 })
 
 const env = (overrides: Record<string, string> = {}): Record<string, string> =>

@@ -1,14 +1,11 @@
-import type { S3Client } from "@aws-sdk/client-s3"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { setTimeout as sleep } from "node:timers/promises"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { malwareBundle } from "../support/SampleBundles.js"
 import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
-import { makeS3Client, startS3Server } from "../support/S3Server.js"
-import type { S3ServerHandle } from "../support/S3Server.js"
-import { importerEnv, pushedNames } from "./importing.js"
+import { importerEnv, pushedNames, useS3Server } from "./importing.js"
 
 const token = "kill-token"
 const connectorId = "4c3b2a19-0f8e-4d7c-9b6a-5e4d3c2b1a09"
@@ -16,18 +13,7 @@ const files = 16
 /** What can be sent but not yet deleted at any moment: the send in flight and the deletes behind it. */
 const inFlightAtMost = 1 + 4
 
-let s3: S3ServerHandle
-let client: S3Client
-
-beforeAll(async () => {
-  s3 = await startS3Server()
-  client = makeS3Client(s3)
-})
-
-afterAll(async () => {
-  client.destroy()
-  await s3.close()
-})
+const server = useS3Server()
 
 /** mulberry32: a small seeded generator, so that a failing moment can be replayed. */
 const seeded = (seed: number) => () => {
@@ -61,9 +47,9 @@ describe("node dist/main.js s3-import killed with SIGKILL", () => {
     const openCti = await startOpenCtiStandIn({ token })
     const bucket = `kill-${trial}`
     try {
-      await createBucket(client, bucket)
-      await putObjects(client, bucket, Array.from({ length: files }, (_, index) => ({ key: keyOf(index), body: malwareBundle(nameOf(trial, index)) })))
-      const env = importerEnv(openCti, s3, { token, id: connectorId, bucket }, { S3_BUCKET_PREFIXES: "ACI_TI", CONNECTOR_LOG_LEVEL: "error" })
+      await createBucket(server.client, bucket)
+      await putObjects(server.client, bucket, Array.from({ length: files }, (_, index) => ({ key: keyOf(index), body: malwareBundle(nameOf(trial, index)) })))
+      const env = importerEnv(openCti, server.s3, { token, id: connectorId, bucket }, { S3_BUCKET_PREFIXES: "ACI_TI", CONNECTOR_LOG_LEVEL: "error" })
       const answered = new Set<string>()
       let run: ConnectorRun | undefined
       openCti.bundlePushes.beforeAnswer = async (accepted) => {
@@ -82,7 +68,7 @@ describe("node dist/main.js s3-import killed with SIGKILL", () => {
       const killed = await run.exited
       openCti.bundlePushes.beforeAnswer = () => Promise.resolve()
 
-      const remaining = new Set(await listAllKeys(client, bucket, { prefix: "ACI_TI/" }))
+      const remaining = new Set(await listAllKeys(server.client, bucket, { prefix: "ACI_TI/" }))
       const deleted = Array.from({ length: files }, (_, index) => index).filter((index) => !remaining.has(keyOf(index)))
       const sentBeforeKill = new Set(pushedNames(openCti))
       // A run that ended before the kill point has nothing to show: the point must be reached.
@@ -91,7 +77,7 @@ describe("node dist/main.js s3-import killed with SIGKILL", () => {
 
       const rerun = await runConnector("s3-import", env)
       assert.strictEqual(rerun.code, 0, rerun.stderr)
-      assert.deepStrictEqual(await listAllKeys(client, bucket, { prefix: "ACI_TI/" }), [])
+      assert.deepStrictEqual(await listAllKeys(server.client, bucket, { prefix: "ACI_TI/" }), [])
       const pushed = pushedNames(openCti)
       const twice = [...new Set(pushed.filter((name, index) => pushed.indexOf(name) !== index))]
       const inFlight = [...sentBeforeKill].filter((name) => !deleted.some((index) => nameOf(trial, index) === name))
