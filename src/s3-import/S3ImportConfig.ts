@@ -32,7 +32,8 @@ export const s3ImportSettings = {
   noSplitBundles: Setting.boolean("S3_NO_SPLIT_BUNDLES", true),
   maxMessageBytes: Setting.integer("S3_MAX_MESSAGE_BYTES", { default: 16_000_000, min: 1 }),
   transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci"),
-  maxFileBytes: Setting.integer("S3_MAX_FILE_BYTES", { default: 104_857_600, min: 1 }),
+  // Above 400 MB the base64 copy of S3_ATTACH_ORIGINAL_FILE would pass the longest string V8 can hold (2^29 - 24).
+  maxFileBytes: Setting.integer("S3_MAX_FILE_BYTES", { default: 104_857_600, min: 1, max: 400_000_000 }),
   quarantinePrefix: Setting.optionalString("S3_QUARANTINE_PREFIX")
 }
 

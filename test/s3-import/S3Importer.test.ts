@@ -114,6 +114,9 @@ const interruptedAfter = (after: Duration.Input) =>
     yield* Fiber.join(stopping)
   })
 
+const readConfig = (env: Record<string, string>) =>
+  Effect.provide(S3ImportConfig, S3ImportConfig.layer.pipe(Layer.provide(layerRecord({ ...baseEnv, ...env }))))
+
 const ops = (world: World) => world.openCti.calls.map((call) => call.op)
 
 describe("S3Importer", () => {
@@ -420,12 +423,16 @@ describe("S3Importer", () => {
     }).pipe(Effect.provide(world.layer))
   })
 
+  it.effect("refuses an S3_MAX_FILE_BYTES whose base64 copy would not fit in a string", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(readConfig({ S3_MAX_FILE_BYTES: "400000001" }))
+      assert.strictEqual(error.message, "S3_MAX_FILE_BYTES=\"400000001\" is invalid: expected an integer from 1 to 400000000")
+    }))
+
   it.effect("refuses a quarantine folder that overlaps an import folder, naming the variable", () =>
     Effect.gen(function*() {
       for (const [prefixes, quarantine] of [["ACI_TI", "ACI_TI/bad"], ["ACI_TI,/", "quarantine"], ["ACI_TI/2026", "ACI_TI"]]) {
-        const error = yield* Effect.flip(Effect.provide(S3ImportConfig, S3ImportConfig.layer.pipe(
-          Layer.provide(layerRecord({ ...baseEnv, S3_BUCKET_PREFIXES: prefixes!, S3_QUARANTINE_PREFIX: quarantine! }))
-        )))
+        const error = yield* Effect.flip(readConfig({ S3_BUCKET_PREFIXES: prefixes!, S3_QUARANTINE_PREFIX: quarantine! }))
         assert.strictEqual(error.variable, "S3_QUARANTINE_PREFIX")
       }
     }))
