@@ -43,12 +43,12 @@ interface Shape {
   readonly problem: string | undefined
 }
 
-const QUOTE = 34, BACKSLASH = 92, COLON = 58, OPEN_BRACE = 123, OPEN_BRACKET = 91, CLOSE_BRACE = 125, CLOSE_BRACKET = 93, MINUS = 45, ZERO = 48, NINE = 57
-
-const isNumberChar = (code: number): boolean =>
-  (code >= ZERO && code <= NINE) || code === MINUS || code === 43 || code === 46 || code === 69 || code === 101
-
-const isSpace = (code: number): boolean => code === 32 || code === 10 || code === 13 || code === 9
+const code = (character: string): number => character.charCodeAt(0)
+const QUOTE = code("\""), BACKSLASH = code("\\"), COLON = code(":"), MINUS = code("-"), ZERO = code("0"), NINE = code("9")
+const OPENING: ReadonlySet<number> = new Set([code("{"), code("[")])
+const CLOSING: ReadonlySet<number> = new Set([code("}"), code("]")])
+const NUMBER_CHARACTERS: ReadonlySet<number> = new Set([..."0123456789+-.eE"].map(code))
+const SPACES: ReadonlySet<number> = new Set([..." \t\n\r"].map(code))
 
 /** The end (closing quote) of the string starting at `start`, or -1. */
 const stringEnd = (text: string, start: number): number => {
@@ -62,6 +62,15 @@ const stringEnd = (text: string, start: number): number => {
   return -1
 }
 
+/** The value of a string literal with escapes, or undefined when it is not one. */
+const safeString = (literal: string): unknown => {
+  try {
+    return JSON.parse(literal)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * One pass over the text outside its strings: member names counted (duplicates show as fewer members
  * parsed than written), depth bounded before anything recursive runs, and whether a number's text
@@ -72,12 +81,12 @@ const scan = (text: string): Shape => {
   let members = 0
   let inexactNumbers = false
   for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index)
-    if (code === QUOTE) {
+    const current = text.charCodeAt(index)
+    if (current === QUOTE) {
       const end = stringEnd(text, index)
       if (end === -1) break
       let next = end + 1
-      while (isSpace(text.charCodeAt(next))) next++
+      while (SPACES.has(text.charCodeAt(next))) next++
       if (text.charCodeAt(next) === COLON) {
         members++
         const name = text.slice(index, end + 1)
@@ -86,27 +95,19 @@ const scan = (text: string): Shape => {
         }
       }
       index = end
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+    } else if (OPENING.has(current)) {
       if (++depth > maxDepth) return { members, inexactNumbers, problem: `it is nested deeper than ${maxDepth} levels` }
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+    } else if (CLOSING.has(current)) {
       depth--
-    } else if (code === MINUS || (code >= ZERO && code <= NINE)) {
+    } else if (current === MINUS || (current >= ZERO && current <= NINE)) {
       let end = index + 1
-      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++
+      while (end < text.length && NUMBER_CHARACTERS.has(text.charCodeAt(end))) end++
       const number = text.slice(index, end)
       if (!inexactNumbers && String(Number(number)) !== number) inexactNumbers = true
       index = end - 1
     }
   }
   return { members, inexactNumbers, problem: undefined }
-}
-
-const safeString = (literal: string): unknown => {
-  try {
-    return JSON.parse(literal)
-  } catch {
-    return undefined
-  }
 }
 
 /** How many members the objects of a parsed value hold, all levels down. */
