@@ -14,6 +14,8 @@ const lineAtOnce = (event: LiveEvent): ExportLine | PreparedEvent => {
 
 const isLine = (step: ExportLine | PreparedEvent): step is ExportLine => step instanceof ExportLine
 
+const allLines = (steps: Arr.NonEmptyReadonlyArray<ExportLine | PreparedEvent>): steps is Arr.NonEmptyReadonlyArray<ExportLine> => steps.every(isLine)
+
 /**
  * Turns live events into export lines as the reference exporter does: `id`, `type` = event name,
  * `previous_standard` for updates that change `/id`, and the content of the object's files inlined as
@@ -40,8 +42,8 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
   const complete = (prepared: PreparedEvent) =>
     Effect.gen(function*() {
       if (prepared._tag === "Unreadable") {
-        yield* Effect.logError("Live stream event skipped: its data is not a JSON object")
-        return Option.none<ExportLine>()
+        // Skipping it would lose it: the exporter stops before it, naming it.
+        return yield* Effect.fail({ message: `the event's data is not a JSON object: ${prepared.reason}` }).pipe(inPhase("enrich", { eventId: prepared.event.id }))
       }
       if (prepared.ambiguousId) yield* Effect.logError("Several /id operations in the reverse patch: previous_standard left out")
       const contents = new Map<number, string>()
@@ -49,7 +51,7 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
         const content = yield* fetchFile(file.path, prepared.event.id)
         if (Option.isSome(content)) contents.set(file.index, content.value)
       }
-      return Option.some(yield* Effect.fromResult(toExportLine(prepared, contents)).pipe(inPhase("enrich", { eventId: prepared.event.id })))
+      return yield* Effect.fromResult(toExportLine(prepared, contents)).pipe(inPhase("enrich", { eventId: prepared.event.id }))
     }).pipe(Effect.annotateLogs({ event_id: prepared.event.id, action: prepared.event.event }))
 
   /**
@@ -59,8 +61,8 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
    */
   return Effect.fn("Enricher.enrich")(function*(events: Arr.NonEmptyReadonlyArray<LiveEvent>) {
     const steps = Arr.map(events, lineAtOnce)
-    return steps.every(isLine)
-      ? Arr.map(steps, Option.some)
-      : yield* Effect.forEach(steps, (step) => isLine(step) ? Effect.succeed(Option.some(step)) : complete(step), { concurrency: options.concurrency })
+    return allLines(steps)
+      ? steps
+      : yield* Effect.forEach(steps, (step) => isLine(step) ? Effect.succeed(step) : complete(step), { concurrency: options.concurrency })
   })
 }

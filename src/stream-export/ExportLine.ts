@@ -26,12 +26,12 @@ const octiScoExtension = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd56
  * The event's data when it is a JSON object. `JSON.parse` and the object check are the whole
  * validation: a Schema decode around them cost more than the parse itself and checked nothing more.
  */
-const parsePayload = (data: string): Option.Option<JsonObject> => {
+const parsePayload = (data: string): Result.Result<JsonObject, string> => {
   try {
     const value: unknown = JSON.parse(data)
-    return Predicate.isObject(value) ? Option.some(value) : Option.none()
-  } catch {
-    return Option.none()
+    return Predicate.isObject(value) ? Result.succeed(value) : Result.fail("it is JSON, but not an object")
+  } catch (cause) {
+    return Result.fail(String(cause))
   }
 }
 
@@ -101,7 +101,7 @@ export const withFileContents = (line: JsonObject, location: ReadonlyArray<strin
 
 /** An event decoded and completed but for its files, which only the platform can give. */
 export type PreparedEvent =
-  | { readonly _tag: "Unreadable"; readonly event: LiveEvent }
+  | { readonly _tag: "Unreadable"; readonly event: LiveEvent; readonly reason: string }
   | Prepared
 
 export interface Prepared {
@@ -119,9 +119,9 @@ export interface Prepared {
 /** The pure part of the enrichment: the payload, `previous_standard` for an update, and the files to fetch; unreadable when `data` is not a JSON object. */
 export const prepare = (event: LiveEvent): PreparedEvent => {
   const payload = parsePayload(event.data)
-  if (Option.isNone(payload)) return { _tag: "Unreadable", event }
-  const previous = event.event === "update" ? previousStandard(payload.value) : { value: Option.none<string>(), ambiguous: false }
-  return { _tag: "Prepared", event, payload: payload.value, previousStandard: previous.value, ambiguousId: previous.ambiguous, ...storedFiles(payload.value) }
+  if (Result.isFailure(payload)) return { _tag: "Unreadable", event, reason: payload.failure }
+  const previous = event.event === "update" ? previousStandard(payload.success) : { value: Option.none<string>(), ambiguous: false }
+  return { _tag: "Prepared", event, payload: payload.success, previousStandard: previous.value, ambiguousId: previous.ambiguous, ...storedFiles(payload.success) }
 }
 
 /**

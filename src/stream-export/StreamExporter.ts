@@ -1,4 +1,4 @@
-import { Context, Effect, Filter, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { LiveStream } from "../opencti/LiveStream.js"
@@ -12,7 +12,6 @@ import { makeBatchWriter } from "./BatchWriter.js"
 import { makeCommitter } from "./Committer.js"
 import { makeEnricher } from "./Enricher.js"
 import * as ExportCursor from "./ExportCursor.js"
-import type { ExportLine } from "./ExportLine.js"
 import { makeExportMetrics } from "./ExportMetrics.js"
 import { startCursor } from "./ExportStart.js"
 import { StreamExportConfig } from "./StreamExportConfig.js"
@@ -53,7 +52,6 @@ export class StreamExporter extends Context.Service<StreamExporter, {
           // Stopping ends the source only: what is already read flows on and is written.
           Stream.interruptWhen(stop),
           Stream.mapArrayEffect(enrich),
-          Stream.filterMap(Filter.fromPredicateOption((line: Option.Option<ExportLine>) => line)),
           Stream.mapArrayEffect((lines) => Effect.as(metrics.processed(lines), lines)),
           batched({ window: config.writeEvery, maxEvents: config.maxEvents, maxBytes: config.maxBytes }),
           // The next batch fills while one is written.
