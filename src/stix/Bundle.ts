@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { parseUntrusted } from "../json/untrustedJson.js"
+import { parseUntrusted } from "./untrustedJson.js"
 
 /** A STIX object as it travels through the connectors: two known keys, everything else kept as-is. */
 export const StixObject = Schema.StructWithRest(

@@ -1,5 +1,5 @@
 import { Predicate } from "effect"
-import { cloneJson } from "../json/untrustedJson.js"
+import { cloneJson } from "./untrustedJson.js"
 import type { StixObject } from "./Bundle.js"
 
 /** The extension OpenCTI stores its internal id under. */

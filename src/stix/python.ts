@@ -1,4 +1,4 @@
-import { numericValue } from "../json/untrustedJson.js"
+import { numericValue } from "./untrustedJson.js"
 
 /**
  * The few Python semantics the reference connector relies on, reproduced exactly: `str.strip()`,

@@ -1,6 +1,6 @@
 import { Option, Predicate, Result, Schema } from "effect"
-import { parseUntrusted } from "../json/untrustedJson.js"
-import type { UntrustedJsonError } from "../json/untrustedJson.js"
+import { parseUntrusted } from "../stix/untrustedJson.js"
+import type { UntrustedJsonError } from "../stix/untrustedJson.js"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 
 /**

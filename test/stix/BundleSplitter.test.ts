@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { parseUntrusted } from "../../src/json/untrustedJson.js"
+import { parseUntrusted } from "../../src/stix/untrustedJson.js"
 import { StixBundle, bundleObjects } from "../../src/stix/Bundle.js"
 import type { StixObject } from "../../src/stix/Bundle.js"
 import { splitBundle } from "../../src/stix/BundleSplitter.js"

@@ -1,5 +1,5 @@
 import { Predicate } from "effect"
-import { numericValue } from "../../json/untrustedJson.js"
+import { numericValue } from "../untrustedJson.js"
 import type { StixObject } from "../Bundle.js"
 import { isPythonTruthy, pythonStrip } from "../python.js"
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
-import { cloneJson, maxDepth, numericValue, parseUntrusted } from "../../src/json/untrustedJson.js"
+import { cloneJson, maxDepth, numericValue, parseUntrusted } from "../../src/stix/untrustedJson.js"
 
 const parsed = (text: string): unknown => {
   const result = parseUntrusted(text)
