@@ -412,6 +412,19 @@ describe("S3Importer", () => {
     }).pipe(Effect.provide(world.layer))
   })
 
+  it.effect("with delete off, copies a file that fails to parse to the quarantine and moves the mark past it", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine", S3_DELETE_AFTER_IMPORT: "false" })
+    world.put("ACI_TI/1.json", "not json", 1_000)
+    world.put("ACI_TI/2.json", bundle("2"), 2_000)
+    return Effect.gen(function*() {
+      const importer = yield* S3Importer
+      yield* importer.cycle
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--2"])
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/1.json", "ACI_TI/2.json", "quarantine/ACI_TI/1.json", "quarantine/ACI_TI/1.json.error.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
   it.effect("never quarantines a failed send: the cycle stops and the file stays", () => {
     const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine/" })
     world.openCti.failPushNumber = 1
