@@ -1,5 +1,6 @@
 import { Context, Duration, Effect, Layer, Option } from "effect"
-import { ConfigurationError, invalid, readSettings, Setting } from "../config/Setting.js"
+import { invalid, readSettings, Setting } from "../config/Setting.js"
+import type { ConfigurationError } from "../config/Setting.js"
 import { TlpMarkingId } from "../stix/TlpMarking.js"
 import type { TlpLevel } from "../stix/TlpMarking.js"
 import type { S3Options } from "../storage/ObjectStorage.js"

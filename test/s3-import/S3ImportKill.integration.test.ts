@@ -43,7 +43,7 @@ const nameOf = (trial: number, index: number) => `trial-${trial}-file-${String(i
 const keyOf = (index: number) => `ACI_TI/${String(index).padStart(2, "0")}.json`
 
 describe("node dist/main.js s3-import killed with SIGKILL", () => {
-  it.each(killPoints(20261203, 5).map((point, trial) => ({ point, trial })))("trial $trial: killed at push $point.push, before its answer: $point.beforeAnswer, else $point.delayMs ms after it", async ({ point, trial }) => {
+  it.each(killPoints(20261203, 4).map((point, trial) => ({ point, trial })))("trial $trial: killed at push $point.push, before its answer: $point.beforeAnswer, else $point.delayMs ms after it", async ({ point, trial }) => {
     const openCti = await startOpenCtiStandIn({ token })
     const bucket = `kill-${trial}`
     try {
