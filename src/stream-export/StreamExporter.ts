@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { LiveStream } from "../opencti/LiveStream.js"
