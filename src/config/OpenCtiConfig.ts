@@ -12,7 +12,7 @@ const logLevels = { debug: "Debug", info: "Info", warn: "Warn", warning: "Warn",
 export const openCtiSettings = (defaults: { readonly name: string; readonly scope: ReadonlyArray<string> }) => ({
   url: Setting.url("OPENCTI_URL"),
   token: Setting.redacted("OPENCTI_TOKEN"),
-  connectorId: Setting.string("CONNECTOR_ID", { accepted: "a UUID identifying this connector" }),
+  connectorId: Setting.uuid("CONNECTOR_ID", "a UUID identifying this connector, such as 2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"),
   connectorName: Setting.string("CONNECTOR_NAME", { default: defaults.name }),
   scope: Setting.list("CONNECTOR_SCOPE", defaults.scope),
   logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], "error"),

@@ -60,6 +60,9 @@ const parseInteger = (min: number, max: number): Parse<number> => (value) => {
   return parsed >= min && parsed <= max ? Option.some(parsed) : Option.none()
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const parseUuid: Parse<string> = Option.liftPredicate((value: string) => uuidPattern.test(value))
+
 const parseUrl: Parse<URL> = (value) => {
   try {
     const url = new URL(value)
@@ -106,6 +109,9 @@ export const Setting = {
     const setting = Setting.integer(name, { default: fallback, min: 1 })
     return { ...setting, read: Effect.map(setting.read, Duration.seconds) }
   },
+
+  /** A UUID in its canonical 8-4-4-4-12 hexadecimal form (either case). */
+  uuid: (name: string, accepted: string): Setting<string> => make(name, accepted, parseUuid, Option.none(), ""),
 
   url: (name: string): Setting<URL> => make(name, "an http:// or https:// URL", parseUrl, Option.none(), ""),
 

@@ -142,9 +142,10 @@ export class OpenCti extends Context.Service<OpenCti, {
         pushBundle: (bundle, workId) =>
           execute("stixBundlePush", Documents.stixBundlePush, { connectorId: config.connectorId, bundle, work_id: workId }, BundlePushed).pipe(
             Effect.flatMap((answer) =>
-              answer.stixBundlePush === false
-                ? Effect.fail(new OpenCtiError({ operation: "stixBundlePush", status: 200, retryable: false, message: "the platform refused the bundle" }))
-                : Effect.void
+              // Only `true` is an acceptance: `null` (an error swallowed on the way) delivered nothing either.
+              answer.stixBundlePush === true
+                ? Effect.void
+                : Effect.fail(new OpenCtiError({ operation: "stixBundlePush", status: 200, retryable: false, message: `the platform answered ${String(answer.stixBundlePush)}: the bundle was not accepted` }))
             )
           ),
         createOrganization: (name) =>

@@ -1,6 +1,6 @@
-import { Effect, Schema } from "effect"
+import { Effect, Predicate, Schema } from "effect"
 
-const ImportPhase = Schema.Literals(["list", "fetch", "parse", "transform", "send", "delete", "state", "work"])
+const ImportPhase = Schema.Literals(["list", "fetch", "parse", "transform", "send", "delete", "state", "work", "quarantine"])
 export type ImportPhase = typeof ImportPhase.Type
 
 /** Why an import cycle stopped: the phase, the bucket and the key in play, and the cause. */
@@ -34,3 +34,14 @@ export const importError = (phase: ImportPhase, location: ImportLocation, cause:
 export const inPhase = (phase: ImportPhase, location: ImportLocation) =>
   <A, E extends { readonly message: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, ImportError, R> =>
     Effect.mapError(self, (cause) => importError(phase, location, cause))
+
+/**
+ * `inPhase` for code that reads untrusted input: an exception it throws (a stack overflow on absurd
+ * nesting, a string past the engine's limit) is a failure of the phase at `location`, not a defect.
+ */
+export const inInputPhase = (phase: ImportPhase, location: ImportLocation) =>
+  <A, E extends { readonly message: string }, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, ImportError, R> =>
+    self.pipe(
+      Effect.catchDefect((defect) => Effect.fail(Predicate.isError(defect) ? defect : new Error(String(defect)))),
+      inPhase(phase, location)
+    )

@@ -1,11 +1,19 @@
 import { Context, Duration, Effect, Layer, Option } from "effect"
-import { readSettings, Setting } from "../config/Setting.js"
+import { invalid, readSettings, Setting } from "../config/Setting.js"
+import type { ConfigurationError } from "../config/Setting.js"
 import { TlpMarkingId } from "../stix/TlpMarking.js"
 import type { TlpLevel } from "../stix/TlpMarking.js"
 import type { S3Options } from "../storage/ObjectStorage.js"
 
 export const transformProfiles = ["aci", "none"] as const
 export type TransformProfile = (typeof transformProfiles)[number]
+
+/**
+ * The key prefix an `S3_BUCKET_PREFIXES` entry lists: the entry is a folder, so `ACI_TI` lists
+ * `ACI_TI/…` and not `ACI_TI_archive/…`; an empty entry or `/` is the bucket root.
+ */
+export const prefixFolder = (entry: string): string =>
+  entry === "" || entry === "/" ? "" : entry.endsWith("/") ? entry : `${entry}/`
 
 /** The variables of the S3 import connector (besides the OpenCTI ones). */
 export const s3ImportSettings = {
@@ -24,7 +32,10 @@ export const s3ImportSettings = {
   deleteAfterImport: Setting.boolean("S3_DELETE_AFTER_IMPORT", true),
   noSplitBundles: Setting.boolean("S3_NO_SPLIT_BUNDLES", true),
   maxMessageBytes: Setting.integer("S3_MAX_MESSAGE_BYTES", { default: 16_000_000, min: 1 }),
-  transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci")
+  transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci"),
+  // Above 400 MB the base64 copy of S3_ATTACH_ORIGINAL_FILE would pass the longest string V8 can hold (2^29 - 24).
+  maxFileBytes: Setting.integer("S3_MAX_FILE_BYTES", { default: 104_857_600, min: 1, max: 400_000_000 }),
+  quarantinePrefix: Setting.optionalString("S3_QUARANTINE_PREFIX")
 }
 
 export interface S3ImportConfigShape {
@@ -40,13 +51,29 @@ export interface S3ImportConfigShape {
   /** The largest AMQP message body to publish; RabbitMQ closes the channel on one over its `max_message_size`. */
   readonly maxMessageBytes: number
   readonly transform: TransformProfile
+  /** The largest file read; the files fetched ahead of the sends also hold at most this many bytes together. */
+  readonly maxFileBytes: number
+  /** The folder where files that fail to parse or transform are moved; none means such a file stops the cycle. */
+  readonly quarantineFolder: Option.Option<string>
+}
+
+/** A quarantine folder inside an import folder (or holding one) would feed quarantined files back to the import. */
+const readQuarantine = (entry: Option.Option<string>, prefixes: ReadonlyArray<string>): Effect.Effect<Option.Option<string>, ConfigurationError> => {
+  if (Option.isNone(entry)) return Effect.succeed(Option.none())
+  const folder = prefixFolder(entry.value)
+  const overlapping = prefixes.find((prefix) => folder.startsWith(prefixFolder(prefix)) || prefixFolder(prefix).startsWith(folder))
+  return overlapping === undefined
+    ? Effect.succeed(Option.some(folder))
+    : Effect.fail(invalid("S3_QUARANTINE_PREFIX", entry.value, `a folder outside every S3_BUCKET_PREFIXES folder (it overlaps '${overlapping}')`))
 }
 
 export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConfigShape>()("opencti-connectors/s3-import/S3ImportConfig") {
   static readonly layer = Layer.effect(
     S3ImportConfig,
-    Effect.map(readSettings(s3ImportSettings), (values) =>
-      S3ImportConfig.of({
+    Effect.gen(function*() {
+      const values = yield* readSettings(s3ImportSettings)
+      const quarantineFolder = yield* readQuarantine(values.quarantinePrefix, values.prefixes)
+      return S3ImportConfig.of({
         storage: {
           region: values.region,
           endpoint: values.endpoint,
@@ -65,8 +92,11 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
         deleteAfterImport: values.deleteAfterImport,
         noSplitBundles: values.noSplitBundles,
         maxMessageBytes: values.maxMessageBytes,
-        transform: values.transform
-      }))
+        transform: values.transform,
+        maxFileBytes: values.maxFileBytes,
+        quarantineFolder
+      })
+    })
   )
 }
 

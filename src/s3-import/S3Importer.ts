@@ -1,26 +1,32 @@
-import { Context, Effect, Layer, Metric, Option, Result, Schedule, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Result, Schedule, Semaphore, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import { parseBundle } from "../stix/Bundle.js"
 import { StateStore } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
-import type { ObjectInfo } from "../storage/ObjectStorage.js"
+import type { FetchedObject, ObjectInfo, ObjectVersion } from "../storage/ObjectStorage.js"
 import { BundleSender } from "./BundleSender.js"
 import { BundleTransform } from "./BundleTransform.js"
 import * as HighWaterMark from "./HighWaterMark.js"
 import * as ImportMetrics from "./ImportMetrics.js"
-import { importError, inPhase } from "./ImportError.js"
-import type { ImportError } from "./ImportError.js"
+import { importError, inInputPhase, inPhase } from "./ImportError.js"
+import type { ImportError, ImportLocation } from "./ImportError.js"
 import { makePrefixWork } from "./PrefixWork.js"
 import type { PrefixWork } from "./PrefixWork.js"
-import { S3ImportConfig } from "./S3ImportConfig.js"
+import { quarantine } from "./Quarantine.js"
+import { prefixFolder, S3ImportConfig } from "./S3ImportConfig.js"
 
 /** Objects fetched ahead of the one being sent; nothing is deleted before its own send is confirmed. */
 const prefetch = 4
 
 /** Deletes in flight behind the sends (marks, kept in order, go one at a time). */
 const deletesInFlight = 4
+
+/** A file after its send: imported (sent, or nothing to send), or refused by its parse or transform, for the quarantine. */
+type Processed =
+  | { readonly _tag: "Imported"; readonly object: ObjectInfo; readonly version: ObjectVersion }
+  | { readonly _tag: "Refused"; readonly object: ObjectInfo; readonly version: ObjectVersion; readonly body: Uint8Array; readonly error: ImportError }
 
 const isFolderMarker = (object: ObjectInfo): boolean => object.key.endsWith("/")
 
@@ -44,37 +50,72 @@ export class S3Importer extends Context.Service<S3Importer, {
       const openCti = yield* OpenCti
       const finishConcurrency = config.deleteAfterImport ? deletesInFlight : 1
 
-      /** Parses, transforms and sends one file (nothing when no object is left); gives the file back for its finish. */
-      const sendObject = Effect.fn("S3Importer.sendObject")(function*(prefix: string, object: ObjectInfo, bytes: Uint8Array, work: PrefixWork) {
+      /** The bundle to send from the bytes of a file; none when no object is left. Failures are the file's own. */
+      const prepare = (location: Required<ImportLocation>, fetched: FetchedObject) =>
+        parseBundle(fetched.body).pipe(
+          inInputPhase("parse", location),
+          Effect.flatMap((bundle) => transform.apply(bundle, { key: location.key, bytes: fetched.body }).pipe(inInputPhase("transform", location)))
+        )
+
+      /** Parses, transforms and sends one file (nothing when no object is left); with a quarantine, a file that cannot be read is refused instead. */
+      const sendObject = Effect.fn("S3Importer.sendObject")(function*(prefix: string, object: ObjectInfo, fetched: FetchedObject, work: PrefixWork) {
         const location = { bucket, prefix, key: object.key }
-        const bundle = yield* parseBundle(bytes).pipe(inPhase("parse", location))
-        const toSend = yield* transform.apply(bundle, { key: object.key, bytes }).pipe(inPhase("transform", location))
-        if (Option.isNone(toSend)) return object
-        const workId = yield* work.id
-        yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
-        yield* Metric.update(ImportMetrics.bundlesSent, 1)
-        return object
+        const prepared = yield* Effect.result(prepare(location, fetched))
+        if (Result.isFailure(prepared)) {
+          if (Option.isNone(config.quarantineFolder)) return yield* Effect.fail(prepared.failure)
+          return { _tag: "Refused", object, version: fetched.version, body: fetched.body, error: prepared.failure } satisfies Processed
+        }
+        if (Option.isSome(prepared.success)) {
+          const workId = yield* work.id
+          yield* sender.send(prepared.success.value, workId).pipe(inPhase("send", location))
+          yield* Metric.update(ImportMetrics.bundlesSent, 1)
+        }
+        return { _tag: "Imported", object, version: fetched.version } satisfies Processed
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
-      /** After the send: the delete, or the high-water mark when files are kept. Never interrupted halfway. */
-      const finishObject = Effect.fn("S3Importer.finishObject")(function*(prefix: string, object: ObjectInfo, work: PrefixWork) {
-        const location = { bucket, prefix, key: object.key }
-        if (config.deleteAfterImport) {
-          yield* storage.delete(bucket, object.key).pipe(inPhase("delete", location))
+      /**
+       * Deletes the version of the file that was read, and no other: a file rewritten since stays for
+       * the next cycle. Some S3-compatible servers (s3rver among them) ignore `If-Match` on a delete, so
+       * the ETag is compared with a HEAD first; a version id deletes exactly that version.
+       */
+      const deleteRead = (location: Required<ImportLocation>, version: ObjectVersion) =>
+        Effect.gen(function*() {
+          const changed = Effect.logWarning("File changed since it was read; it stays for the next cycle")
+          if (Option.isNone(version.versionId)) {
+            const current = yield* storage.head(bucket, location.key)
+            if (Option.isNone(current)) return yield* Effect.logWarning("File already gone before its delete")
+            if (current.value.etag !== version.etag) return yield* changed
+          }
+          if ((yield* storage.deleteVersion(bucket, location.key, version)) === "changed") return yield* changed
           yield* Metric.update(ImportMetrics.filesDeleted, 1)
+        }).pipe(inPhase("delete", location))
+
+      /** After the send: the delete, or the high-water mark when files are kept; a refused file is quarantined first. Never interrupted halfway. */
+      const finishObject = Effect.fn("S3Importer.finishObject")(function*(prefix: string, processed: Processed, work: PrefixWork) {
+        const { object } = processed
+        const location = { bucket, prefix, key: object.key }
+        if (processed._tag === "Refused" && Option.isSome(config.quarantineFolder)) {
+          yield* quarantine(storage, { bucket, folder: config.quarantineFolder.value, connectorId: openCtiConfig.connectorId }, { key: object.key, body: processed.body, prefix }, processed.error)
+        }
+        if (config.deleteAfterImport) {
+          yield* deleteRead(location, processed.version)
         } else {
           const current = yield* state.get
           const mark = HighWaterMark.advance(HighWaterMark.readMark(current, bucket, prefix), object)
           yield* state.set(HighWaterMark.writeMark(current, bucket, prefix, mark)).pipe(inPhase("state", location))
         }
-        yield* work.fileImported
-        yield* Metric.update(ImportMetrics.filesImported, 1)
-        yield* Effect.logDebug("File imported")
-      }, Effect.uninterruptible, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
+        if (processed._tag === "Imported") {
+          yield* work.fileImported
+          yield* Metric.update(ImportMetrics.filesImported, 1)
+          yield* Effect.logDebug("File imported")
+        } else {
+          yield* Metric.update(ImportMetrics.filesQuarantined, 1)
+        }
+      }, Effect.uninterruptible, (effect, prefix, processed) => Effect.annotateLogs(effect, { prefix, key: processed.object.key }))
 
       /** The objects to import under `prefix`, in the order they must be imported. */
       const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
-        const listed = storage.list(bucket, prefix).pipe(
+        const listed = storage.list(bucket, prefixFolder(prefix)).pipe(
           Stream.filter((object) => !isFolderMarker(object)),
           Stream.tap(() => Metric.update(ImportMetrics.filesListed, 1)),
           Stream.mapError((error) => importError("list", { bucket, prefix }, error))
@@ -93,18 +134,27 @@ export class S3Importer extends Context.Service<S3Importer, {
         // send of the next ones. A failure travels down as the last element, so every file sent before
         // it is still deleted before the cycle stops.
         // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
+        // The files fetched ahead hold at most S3_MAX_FILE_BYTES together: room is taken in listing order
+        // (so a large file waits for room instead of being overtaken) and given back once the file is sent.
+        const window = yield* Semaphore.make(config.maxFileBytes)
         yield* drainOnInterrupt((stop) => pending(prefix).pipe(
           Stream.interruptWhen(stop),
           Stream.mapEffect((object) =>
-            storage.get(bucket, object.key).pipe(
+            object.size > config.maxFileBytes
+              ? Effect.fail(importError("fetch", { bucket, prefix, key: object.key }, {
+                message: `the file is ${object.size} bytes, over the limit of ${config.maxFileBytes} bytes (S3_MAX_FILE_BYTES); it was not read`
+              }))
+              : Effect.as(window.take(object.size), object)),
+          Stream.mapEffect((object) =>
+            storage.fetch(bucket, object.key, config.maxFileBytes).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
-              Effect.tap((bytes) => Metric.update(ImportMetrics.bytesRead, bytes.byteLength)),
-              Effect.map((bytes) => [object, bytes] as const)
+              Effect.tap((fetched) => Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength)),
+              Effect.map((fetched) => [object, fetched] as const)
             ), { concurrency: prefetch }),
-          Stream.mapEffect(([object, bytes]) => sendObject(prefix, object, bytes, work)),
+          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(object.size)))),
           Stream.result,
           Stream.mapEffect(Result.match({
-            onSuccess: (object) => Effect.result(finishObject(prefix, object, work)),
+            onSuccess: (processed) => Effect.result(finishObject(prefix, processed, work)),
             onFailure: (error) => Effect.succeed(Result.fail(error))
           }), { concurrency: finishConcurrency }),
           Stream.runForEach(Result.match({ onSuccess: () => Effect.void, onFailure: Effect.fail }))

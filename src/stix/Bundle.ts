@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import { parseUntrusted } from "./untrustedJson.js"
 
 /** A STIX object as it travels through the connectors: two known keys, everything else kept as-is. */
 export const StixObject = Schema.StructWithRest(
@@ -62,12 +63,16 @@ export const decodeText = (bytes: Uint8Array): string => {
 
 const decodeBundle = Schema.decodeUnknownEffect(StixBundle)
 
-/** Parses the raw bytes of a bundle file; anything that is not a JSON object of type "bundle" fails. */
+/**
+ * Parses the raw bytes of a bundle file; anything that is not a JSON object of type "bundle" fails, and
+ * so does JSON this connector does not read safely (see `parseUntrusted`). Numbers keep their exact text.
+ */
 export const parseBundle = (bytes: Uint8Array): Effect.Effect<StixBundle, BundleParseError> =>
   Effect.try({
-    try: () => JSON.parse(decodeText(bytes)) as unknown,
+    try: () => decodeText(bytes),
     catch: (cause) => new BundleParseError({ message: `not a JSON document: ${String(cause)}` })
   }).pipe(
+    Effect.flatMap((text) => Effect.mapError(Effect.fromResult(parseUntrusted(text)), (error) => new BundleParseError({ message: error.message }))),
     Effect.flatMap((json) =>
       decodeBundle(json).pipe(
         Effect.mapError((error) => new BundleParseError({ message: `not a STIX bundle: ${error.message}` }))

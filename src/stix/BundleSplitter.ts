@@ -1,4 +1,5 @@
 import { Predicate } from "effect"
+import { cloneJson } from "./untrustedJson.js"
 import type { StixObject } from "./Bundle.js"
 
 /** The extension OpenCTI stores its internal id under. */
@@ -92,7 +93,7 @@ const deduplicate = (entries: unknown, keyOf: (entry: Item) => string | undefine
  */
 export const splitBundle = (bundleId: string, objects: ReadonlyArray<StixObject>): SplitResult => {
   // The algorithm rewrites the objects as it walks them, exactly as pycti does; it works on a copy.
-  const items = structuredClone(objects) as ReadonlyArray<Item>
+  const items = cloneJson(objects) as ReadonlyArray<Item>
   const byId = new Map<string, Item>()
   for (const item of items) {
     byId.set(item.id as string, item)

@@ -1,3 +1,5 @@
+import { numericValue } from "./untrustedJson.js"
+
 /**
  * The few Python semantics the reference connector relies on, reproduced exactly: `str.strip()`,
  * `str.lower()`, truthiness of JSON values and string ordering.
@@ -26,7 +28,8 @@ export const pythonStrip = (text: string): string => {
 export const pythonLower = (text: string): string => text.toLowerCase()
 
 /** Python truthiness of a JSON value: `None`, `False`, `0`, `""`, `[]` and `{}` are false. */
-export const isPythonTruthy = (value: unknown): boolean => {
+export const isPythonTruthy = (json: unknown): boolean => {
+  const value = numericValue(json)
   if (value === null || value === undefined || value === false || value === 0 || value === "") return false
   if (Array.isArray(value)) return value.length > 0
   if (typeof value === "object") return Object.keys(value).length > 0

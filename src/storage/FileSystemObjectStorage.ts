@@ -1,10 +1,10 @@
-import { Effect, Layer, Predicate, Stream } from "effect"
+import { Effect, Layer, Option, Predicate, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { dirname, join, sep } from "node:path"
 import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
-import type { ObjectInfo, StorageOperation } from "./ObjectStorage.js"
+import type { ObjectInfo, ObjectVersion, StorageOperation } from "./ObjectStorage.js"
 
 /**
  * ObjectStorage on a file system, for transfers through a data diode: a bucket is a directory, a key a
@@ -86,6 +86,15 @@ async function* walk(directory: string, keyPrefix: string): AsyncGenerator<Objec
   }
 }
 
+/** A file's version: its size and modification time, which any rewrite changes. */
+const versionOf = (info: { readonly size: number; readonly mtimeMs: number }): ObjectVersion => ({
+  etag: `${info.size}-${info.mtimeMs}`,
+  versionId: Option.none()
+})
+
+const statOrNone = (path: string) =>
+  stat(path).catch((error: unknown) => (codeOf(error) === "ENOENT" ? undefined : Promise.reject(error)))
+
 export const layer = Layer.succeed(ObjectStorage, (() => {
   const fail = (operation: StorageOperation, bucket: string, key: string | undefined, cause: unknown) =>
     new ObjectStorageError({ operation, bucket, key, message: describe(cause), cause })
@@ -133,6 +142,25 @@ export const layer = Layer.succeed(ObjectStorage, (() => {
       Effect.flatMap(pathOf("delete", bucket, key), (path) =>
         // As on S3, deleting what is not there succeeds.
         run("delete", bucket, key, () => unlink(path).catch((error: unknown) => (codeOf(error) === "ENOENT" ? undefined : Promise.reject(error))))),
+    fetch: (bucket, key, maxBytes) =>
+      Effect.flatMap(pathOf("get", bucket, key), (path) =>
+        run("get", bucket, key, async () => {
+          const before = await stat(path)
+          if (before.size > maxBytes) throw new Error(`the object is ${before.size} bytes, over the limit of ${maxBytes} bytes`)
+          const buffer = await readFile(path)
+          return { body: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), version: versionOf(before) }
+        })),
+    head: (bucket, key) =>
+      Effect.flatMap(pathOf("head", bucket, key), (path) =>
+        run("head", bucket, key, async () => Option.map(Option.fromUndefinedOr(await statOrNone(path)), versionOf))),
+    deleteVersion: (bucket, key, version) =>
+      Effect.flatMap(pathOf("delete", bucket, key), (path) =>
+        run("delete", bucket, key, async () => {
+          const current = await statOrNone(path)
+          if (current !== undefined && versionOf(current).etag !== version.etag) return "changed" as const
+          await unlink(path).catch((error: unknown) => (codeOf(error) === "ENOENT" ? undefined : Promise.reject(error)))
+          return "deleted" as const
+        })),
     ensureBucket: (bucket) => run("ensureBucket", bucket, undefined, () => mkdir(bucket, { recursive: true }).then(() => undefined))
   })
 })())

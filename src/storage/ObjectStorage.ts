@@ -1,4 +1,5 @@
 import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { createHash } from "node:crypto"
 
 /** What a listing says of one stored object. */
 export interface ObjectInfo {
@@ -21,7 +22,23 @@ export interface S3Options {
   readonly verifyTls: boolean
 }
 
-const StorageOperation = Schema.Literals(["list", "get", "put", "copy", "delete", "ensureBucket"])
+/** Which stored version of an object a read returned, so that a delete removes that one and no later one. */
+export interface ObjectVersion {
+  readonly etag: string
+  /** Set on a versioned bucket. */
+  readonly versionId: Option.Option<string>
+}
+
+/** An object read whole, with the version read. */
+export interface FetchedObject {
+  readonly body: Uint8Array
+  readonly version: ObjectVersion
+}
+
+/** A versioned delete removes the version, or finds that the object changed since (and leaves it). */
+export type DeleteOutcome = "deleted" | "changed"
+
+const StorageOperation = Schema.Literals(["list", "get", "put", "copy", "head", "delete", "ensureBucket"])
 export type StorageOperation = typeof StorageOperation.Type
 
 /** Any failure of the object store, mapped once at the adapter. */
@@ -38,6 +55,8 @@ export interface StoredObject {
   readonly body: Uint8Array
   readonly lastModified: number
   readonly contentType: string
+  /** Set when the bucket keeps versions. */
+  readonly versionId?: string
 }
 
 /** The buckets of an in-memory store, exposed so tests can seed and inspect them. */
@@ -54,6 +73,16 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
   /** Copies an object, whole, to `toKey` of `toBucket` (replacing what is there). */
   readonly copy: (bucket: string, key: string, toBucket: string, toKey: string) => Effect.Effect<void, ObjectStorageError>
   readonly delete: (bucket: string, key: string) => Effect.Effect<void, ObjectStorageError>
+  /** The object and its version; fails before reading the body when it holds more than `maxBytes`. */
+  readonly fetch: (bucket: string, key: string, maxBytes: number) => Effect.Effect<FetchedObject, ObjectStorageError>
+  /** The current version of the object; none when there is no object at `key`. */
+  readonly head: (bucket: string, key: string) => Effect.Effect<Option.Option<ObjectVersion>, ObjectStorageError>
+  /**
+   * Deletes exactly `version`: by its version id on a versioned bucket, otherwise with `If-Match` on its
+   * ETag ("changed" when the server refuses it; some servers ignore the header, so callers compare a
+   * `head` first).
+   */
+  readonly deleteVersion: (bucket: string, key: string, version: ObjectVersion) => Effect.Effect<DeleteOutcome, ObjectStorageError>
   /** Creates the bucket unless it exists. */
   readonly ensureBucket: (bucket: string) => Effect.Effect<void, ObjectStorageError>
 }>()("opencti-connectors/storage/ObjectStorage") {
@@ -64,6 +93,12 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
 
 /** Streamed reads of the memory store come in chunks of this size, as a network read would. */
 const streamChunkBytes = 64 * 1024
+
+/** The version of a stored object; its ETag is the MD5 of its bytes, as S3 gives for a single-part upload. */
+const versionOf = (object: StoredObject): ObjectVersion => ({
+  etag: `"${createHash("md5").update(object.body).digest("hex")}"`,
+  versionId: Option.fromUndefinedOr(object.versionId)
+})
 
 const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Service"] => {
   const bucketOf = (operation: StorageOperation, bucket: string, key?: string) => {
@@ -101,6 +136,25 @@ const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Se
       Effect.flatMap(bucketOf("put", bucket, key), (objects) =>
         Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(key, { body, contentType, lastModified }))),
     delete: (bucket, key) => Effect.map(bucketOf("delete", bucket, key), (objects) => void objects.delete(key)),
+    fetch: (bucket, key, maxBytes) =>
+      Effect.flatMap(objectOf("get", bucket, key), (object) =>
+        object.body.byteLength > maxBytes
+          ? Effect.fail(new ObjectStorageError({ operation: "get", bucket, key, message: `the object is ${object.body.byteLength} bytes, over the limit of ${maxBytes} bytes` }))
+          : Effect.succeed({ body: object.body, version: versionOf(object) })),
+    head: (bucket, key) =>
+      Effect.map(bucketOf("head", bucket, key), (objects) => Option.map(Option.fromUndefinedOr(objects.get(key)), versionOf)),
+    // A version id deletes that version alone, as S3 does: a later version stays current.
+    deleteVersion: (bucket, key, version) =>
+      Effect.map(bucketOf("delete", bucket, key), (objects) => {
+        if (Option.isSome(version.versionId)) {
+          if (objects.get(key)?.versionId === version.versionId.value) objects.delete(key)
+          return "deleted" as const
+        }
+        const current = objects.get(key)
+        if (current !== undefined && versionOf(current).etag !== version.etag) return "changed" as const
+        objects.delete(key)
+        return "deleted" as const
+      }),
     ensureBucket: (bucket) =>
       Effect.sync(() => {
         if (!buckets.has(bucket)) buckets.set(bucket, new Map())

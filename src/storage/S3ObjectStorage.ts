@@ -4,6 +4,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client
@@ -13,7 +14,7 @@ import { HttpsProxyAgent } from "https-proxy-agent"
 import { Agent } from "node:https"
 import { getProxyForUrl } from "proxy-from-env"
 import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
-import type { ObjectInfo, S3Options, StorageOperation } from "./ObjectStorage.js"
+import type { DeleteOutcome, ObjectInfo, ObjectVersion, S3Options, StorageOperation } from "./ObjectStorage.js"
 
 const describe = (cause: unknown): string => {
   if (Predicate.isError(cause)) {
@@ -43,6 +44,17 @@ const agents = (options: S3Options) => {
   }
   return options.verifyTls ? {} : { requestHandler: { httpsAgent: new Agent({ keepAlive: true, ...tls }) } }
 }
+
+const isPreconditionFailed = (cause: unknown): boolean =>
+  Predicate.isError(cause) &&
+  (cause.name === "PreconditionFailed" ||
+    (Predicate.hasProperty(cause, "$metadata") && Predicate.hasProperty(cause.$metadata, "httpStatusCode") && cause.$metadata.httpStatusCode === 412))
+
+const versionOf = (answer: { readonly ETag?: string | undefined; readonly VersionId?: string | undefined }): ObjectVersion => ({
+  etag: answer.ETag ?? "",
+  // S3 answers "null" for an object written before versioning was enabled: there is no id to delete by.
+  versionId: Option.filter(Option.fromUndefinedOr(answer.VersionId), (id) => id !== "null")
+})
 
 /** The S3 client of these options; checksums only when required, since many S3-compatible servers reject the SDK's defaults. */
 const makeClient = (options: S3Options): S3Client => {
@@ -108,8 +120,44 @@ export const layer = (options: S3Options) =>
           ))
       })
 
+      const fetch = Effect.fn("S3ObjectStorage.fetch")(function*(bucket: string, key: string, maxBytes: number) {
+        return yield* call("get", bucket, key, async (abortSignal) => {
+          const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+          if (response.Body === undefined) throw new Error("the response has no body")
+          const tooLarge = (size: number) => new Error(`the object is ${size} bytes, over the limit of ${maxBytes} bytes`)
+          if ((response.ContentLength ?? 0) > maxBytes) {
+            // Closing the body's socket unread is what keeps the bytes out of memory.
+            response.Body.transformToWebStream().cancel().catch(() => undefined)
+            throw tooLarge(response.ContentLength ?? 0)
+          }
+          const body = await response.Body.transformToByteArray()
+          if (body.byteLength > maxBytes) throw tooLarge(body.byteLength)
+          return { body, version: versionOf(response) }
+        })
+      })
+
+      const head = Effect.fn("S3ObjectStorage.head")(function*(bucket: string, key: string) {
+        return yield* call("head", bucket, key, (abortSignal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })).pipe(
+          Effect.map((answer) => Option.some(versionOf(answer))),
+          Effect.catchIf((error) => isNotFound(error.cause), () => Effect.succeed(Option.none<ObjectVersion>()))
+        )
+      })
+
       const remove = Effect.fn("S3ObjectStorage.delete")(function*(bucket: string, key: string) {
         yield* call("delete", bucket, key, (abortSignal) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))
+      })
+
+      // If-Match makes the delete conditional where the server honours it; a version id deletes that version alone.
+      const deleteVersion = Effect.fn("S3ObjectStorage.deleteVersion")(function*(bucket: string, key: string, version: ObjectVersion) {
+        return yield* call("delete", bucket, key, (abortSignal) =>
+          client.send(new DeleteObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...Option.match(version.versionId, { onNone: () => ({ IfMatch: version.etag }), onSome: (id) => ({ VersionId: id }) })
+          }), { abortSignal })).pipe(
+          Effect.as<DeleteOutcome>("deleted"),
+          Effect.catchIf((error) => isPreconditionFailed(error.cause), () => Effect.succeed<DeleteOutcome>("changed"))
+        )
       })
 
       const ensureBucket = Effect.fn("S3ObjectStorage.ensureBucket")(function*(bucket: string) {
@@ -141,7 +189,10 @@ export const layer = (options: S3Options) =>
           )),
         put,
         copy,
+        fetch,
+        head,
         delete: remove,
+        deleteVersion,
         ensureBucket
       })
     })

@@ -1,17 +1,20 @@
-import { Array as Arr, Effect, Option } from "effect"
+import { Array as Arr, Effect, Option, Result } from "effect"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 import type { OpenCti } from "../opencti/OpenCti.js"
 import { ExportLine, prepare, toExportLine } from "./ExportLine.js"
 import type { PreparedEvent } from "./ExportLine.js"
 import { inPhase } from "./StreamExportError.js"
 
-/** The line of an event that takes no effect (no file to fetch, nothing to log); else the event, prepared. */
+/** The line of an event that takes no effect (no file to fetch, nothing to log, no failure); else the event, prepared. */
 const lineAtOnce = (event: LiveEvent): ExportLine | PreparedEvent => {
   const prepared = prepare(event)
-  return prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0 ? prepared : toExportLine(prepared)
+  if (prepared._tag === "Unreadable" || prepared.ambiguousId || prepared.files.length > 0) return prepared
+  return Result.getOrElse(toExportLine(prepared), () => prepared)
 }
 
 const isLine = (step: ExportLine | PreparedEvent): step is ExportLine => step instanceof ExportLine
+
+const allLines = (steps: Arr.NonEmptyReadonlyArray<ExportLine | PreparedEvent>): steps is Arr.NonEmptyReadonlyArray<ExportLine> => steps.every(isLine)
 
 /**
  * Turns live events into export lines as the reference exporter does: `id`, `type` = event name,
@@ -39,8 +42,8 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
   const complete = (prepared: PreparedEvent) =>
     Effect.gen(function*() {
       if (prepared._tag === "Unreadable") {
-        yield* Effect.logError("Live stream event skipped: its data is not a JSON object")
-        return Option.none<ExportLine>()
+        // Skipping it would lose it: the exporter stops before it, naming it.
+        return yield* Effect.fail({ message: `the event's data is not a JSON object: ${prepared.reason}` }).pipe(inPhase("enrich", { eventId: prepared.event.id }))
       }
       if (prepared.ambiguousId) yield* Effect.logError("Several /id operations in the reverse patch: previous_standard left out")
       const contents = new Map<number, string>()
@@ -48,7 +51,7 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
         const content = yield* fetchFile(file.path, prepared.event.id)
         if (Option.isSome(content)) contents.set(file.index, content.value)
       }
-      return Option.some(toExportLine(prepared, contents))
+      return yield* Effect.fromResult(toExportLine(prepared, contents)).pipe(inPhase("enrich", { eventId: prepared.event.id }))
     }).pipe(Effect.annotateLogs({ event_id: prepared.event.id, action: prepared.event.event }))
 
   /**
@@ -58,8 +61,8 @@ export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly co
    */
   return Effect.fn("Enricher.enrich")(function*(events: Arr.NonEmptyReadonlyArray<LiveEvent>) {
     const steps = Arr.map(events, lineAtOnce)
-    return steps.every(isLine)
-      ? Arr.map(steps, Option.some)
-      : yield* Effect.forEach(steps, (step) => isLine(step) ? Effect.succeed(Option.some(step)) : complete(step), { concurrency: options.concurrency })
+    return allLines(steps)
+      ? steps
+      : yield* Effect.forEach(steps, (step) => isLine(step) ? Effect.succeed(step) : complete(step), { concurrency: options.concurrency })
   })
 }

@@ -1,4 +1,6 @@
-import { Option, Predicate, Schema } from "effect"
+import { Option, Predicate, Result, Schema } from "effect"
+import { parseUntrusted } from "../stix/untrustedJson.js"
+import type { UntrustedJsonError } from "../stix/untrustedJson.js"
 import type { LiveEvent } from "../opencti/LiveStream.js"
 
 /**
@@ -24,12 +26,12 @@ const octiScoExtension = "extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd56
  * The event's data when it is a JSON object. `JSON.parse` and the object check are the whole
  * validation: a Schema decode around them cost more than the parse itself and checked nothing more.
  */
-const parsePayload = (data: string): Option.Option<JsonObject> => {
+const parsePayload = (data: string): Result.Result<JsonObject, string> => {
   try {
     const value: unknown = JSON.parse(data)
-    return Predicate.isObject(value) ? Option.some(value) : Option.none()
-  } catch {
-    return Option.none()
+    return Predicate.isObject(value) ? Result.succeed(value) : Result.fail("it is JSON, but not an object")
+  } catch (cause) {
+    return Result.fail(String(cause))
   }
 }
 
@@ -99,7 +101,7 @@ export const withFileContents = (line: JsonObject, location: ReadonlyArray<strin
 
 /** An event decoded and completed but for its files, which only the platform can give. */
 export type PreparedEvent =
-  | { readonly _tag: "Unreadable"; readonly event: LiveEvent }
+  | { readonly _tag: "Unreadable"; readonly event: LiveEvent; readonly reason: string }
   | Prepared
 
 export interface Prepared {
@@ -117,17 +119,17 @@ export interface Prepared {
 /** The pure part of the enrichment: the payload, `previous_standard` for an update, and the files to fetch; unreadable when `data` is not a JSON object. */
 export const prepare = (event: LiveEvent): PreparedEvent => {
   const payload = parsePayload(event.data)
-  if (Option.isNone(payload)) return { _tag: "Unreadable", event }
-  const previous = event.event === "update" ? previousStandard(payload.value) : { value: Option.none<string>(), ambiguous: false }
-  return { _tag: "Prepared", event, payload: payload.value, previousStandard: previous.value, ambiguousId: previous.ambiguous, ...storedFiles(payload.value) }
+  if (Result.isFailure(payload)) return { _tag: "Unreadable", event, reason: payload.failure }
+  const previous = event.event === "update" ? previousStandard(payload.success) : { value: Option.none<string>(), ambiguous: false }
+  return { _tag: "Prepared", event, payload: payload.success, previousStandard: previous.value, ambiguousId: previous.ambiguous, ...storedFiles(payload.success) }
 }
 
 /**
  * The line as an object: the platform payload plus `id` (the event id), `type` (the SSE event name, not
  * `data.type`), `previous_standard` when known, and the file contents fetched.
  */
-const lineObject = (prepared: Prepared, contents: ReadonlyMap<number, string>): JsonObject => {
-  const { event, payload } = prepared
+const lineObject = (prepared: Prepared, payload: JsonObject, contents: ReadonlyMap<number, string>): JsonObject => {
+  const { event } = prepared
   const base = { ...payload, id: event.id, type: event.event }
   const line = Option.match(prepared.previousStandard, { onNone: () => base, onSome: (id) => ({ ...base, previous_standard: id }) })
   return withFileContents(line, prepared.location, contents)
@@ -164,8 +166,14 @@ const keptText = (prepared: Prepared): ExportLine => {
 
 const noContents: ReadonlyMap<number, string> = new Map()
 
-/** The line of a prepared event, with the contents of its files fetched (by index in its files list). */
-export const toExportLine = (prepared: Prepared, contents: ReadonlyMap<number, string> = noContents): ExportLine =>
+/**
+ * The line of a prepared event, with the contents of its files fetched (by index in its files list). A
+ * line that cannot keep the platform's text is serialised from the data read again as untrusted JSON,
+ * so that its numbers keep their exact text; data that cannot be read so (nesting too deep to
+ * serialise, a member named twice, which a serialised line would lose) fails instead.
+ */
+export const toExportLine = (prepared: Prepared, contents: ReadonlyMap<number, string> = noContents): Result.Result<ExportLine, UntrustedJsonError> =>
   keepsText(prepared, contents)
-    ? keptText(prepared)
-    : new ExportLine(prepared.event.id, prepared.event.event, objectOf(prepared), JSON.stringify(lineObject(prepared, contents)), "\n")
+    ? Result.succeed(keptText(prepared))
+    : Result.map(parseUntrusted(prepared.event.data), (payload) =>
+      new ExportLine(prepared.event.id, prepared.event.event, objectOf(prepared), JSON.stringify(lineObject(prepared, payload as JsonObject, contents)), "\n"))

@@ -63,6 +63,14 @@ const bucketOf = (storage: StorageTarget, bucket: Option.Option<string>): Effect
       onSome: Effect.succeed
     })
 
+/** MINIO_FOLDER as a key prefix; a `..`, `.` or empty segment would name another place than it reads (outside the directory, with EXPORT_DIRECTORY). */
+const readFolder = (folder: Option.Option<string>): Effect.Effect<string, ConfigurationError> => {
+  const normalized = normalizeFolder(folder)
+  return normalized.split("/").slice(0, -1).some((segment) => segment === "" || segment === "." || segment === "..")
+    ? Effect.fail(invalid("MINIO_FOLDER", Option.getOrElse(folder, () => ""), "a key prefix such as exports/opencti, without empty, . or .. segments"))
+    : Effect.succeed(normalized)
+}
+
 export class StreamExportConfig extends Context.Service<StreamExportConfig, StreamExportConfigShape>()("opencti-connectors/stream-export/StreamExportConfig") {
   static readonly layer = Layer.effect(
     StreamExportConfig,
@@ -71,10 +79,11 @@ export class StreamExportConfig extends Context.Service<StreamExportConfig, Stre
       const storage = yield* chooseTarget("EXPORT_DIRECTORY", values.directory, values)
       const bucket = yield* bucketOf(storage, values.bucket)
       const recoverUntil = yield* readRecoverDate(values.recoverIsoDate)
+      const folder = yield* readFolder(values.folder)
       return StreamExportConfig.of({
         storage,
         bucket,
-        folder: normalizeFolder(values.folder),
+        folder,
         liveStream: {
           streamId: values.streamId,
           listenDelete: values.listenDelete,

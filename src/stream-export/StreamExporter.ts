@@ -1,4 +1,4 @@
-import { Context, Effect, Filter, Layer, Option, Ref, Stream } from "effect"
+import { Context, Effect, Layer, Option, Ref, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { LiveStream } from "../opencti/LiveStream.js"
@@ -52,7 +52,6 @@ export class StreamExporter extends Context.Service<StreamExporter, {
           const followed = ExportCursor.trailOf(cursor)
           return events.pipe(
             Stream.mapArrayEffect(enrich),
-            Stream.filterMap(Filter.fromPredicateOption((line: Option.Option<ExportLine>) => line)),
             Stream.filter((line) => followed.add(line.id, line.object)),
             Stream.mapArrayEffect((lines) => Effect.as(metrics.processed(lines), lines))
           )

@@ -66,7 +66,7 @@ const makeWorld = (files: Record<string, string>, afterDelete: (key: string) => 
   const objects = new Map(Object.entries(files).map(([key, body]) => [key, { body: new TextEncoder().encode(body), lastModified: 1_700_000_000_000, contentType: "application/json" }]))
   const storage = Layer.effect(
     ObjectStorage,
-    Effect.map(ObjectStorage, (inner) => ObjectStorage.of({ ...inner, delete: (bucket, key) => inner.delete(bucket, key).pipe(Effect.andThen(afterDelete(key))) }))
+    Effect.map(ObjectStorage, (inner) => ObjectStorage.of({ ...inner, deleteVersion: (bucket, key, version) => inner.deleteVersion(bucket, key, version).pipe(Effect.tap(() => afterDelete(key))) }))
   ).pipe(Layer.provide(ObjectStorage.layerMemory(new Map([["feed", objects]]))))
   const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({

@@ -59,6 +59,16 @@ describe("Setting", () => {
       assert.include(error.message, "one of TLP:CLEAR, TLP:AMBER+STRICT")
     }))
 
+  it.effect("accepts a UUID in either case and refuses anything else, naming the variable", () =>
+    Effect.gen(function*() {
+      const id = Setting.uuid("CONNECTOR_ID", "a UUID identifying this connector")
+      assert.strictEqual(yield* id.read.pipe(withEnv({ CONNECTOR_ID: "2F0C7A3E-6d1b-4c55-9f3e-0a8e4c1d2b3a" })), "2F0C7A3E-6d1b-4c55-9f3e-0a8e4c1d2b3a")
+      for (const value of ["ChangeMe", "2f0c7a3e6d1b4c559f3e0a8e4c1d2b3a", "2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a-x"]) {
+        const error = yield* failure(id.read, { CONNECTOR_ID: value })
+        assert.strictEqual(error.message, `CONNECTOR_ID=${JSON.stringify(value)} is invalid: expected a UUID identifying this connector`)
+      }
+    }))
+
   it.effect("splits lists on commas and trims the entries", () =>
     Effect.gen(function*() {
       const value = yield* Setting.list("S3_BUCKET_PREFIXES", ["ACI_TI"]).read.pipe(withEnv({ S3_BUCKET_PREFIXES: " a/ , b ,," }))

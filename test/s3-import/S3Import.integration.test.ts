@@ -1,16 +1,15 @@
 import type { S3Client } from "@aws-sdk/client-s3"
-import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from "vitest"
+import { assert, beforeEach, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
-import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { importerEnv, pushedNames as pushedNamesOf, useImportWorld } from "./importing.js"
 import { freePort, waitFor } from "../support/waiting.js"
 import { malwareBundle } from "../support/SampleBundles.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
-import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
-import { makeS3Client, startS3Server } from "../support/S3Server.js"
+import { listAllKeys, putObjects } from "../support/S3Bucket.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
 
 const token = "integration-token"
@@ -18,57 +17,23 @@ const connectorId = "2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"
 
 const bundle = malwareBundle
 
+const world = useImportWorld(token, "feed")
+
 let s3: S3ServerHandle
 let client: S3Client
 let openCti: OpenCtiStandIn
 let bucket: string
-let bucketCount = 0
 
-beforeAll(async () => {
-  s3 = await startS3Server()
-  client = makeS3Client(s3)
+beforeEach(() => {
+  ({ s3, client, openCti, bucket } = world)
 })
 
-afterAll(async () => {
-  client.destroy()
-  await s3.close()
-})
-
-beforeEach(async () => {
-  openCti = await startOpenCtiStandIn({ token })
-  bucket = `feed-${++bucketCount}`
-  await createBucket(client, bucket)
-})
-
-afterEach(async () => {
-  openCti.assertNoInvalidDocuments()
-  assert.deepStrictEqual(openCti.internalErrors, [])
-  await openCti.close()
-})
-
-const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
-  OPENCTI_URL: openCti.url,
-  OPENCTI_TOKEN: token,
-  CONNECTOR_ID: connectorId,
-  CONNECTOR_NAME: "S3 integration",
-  CONNECTOR_LOG_LEVEL: "info",
-  CONNECTOR_RUN_AND_TERMINATE: "true",
-  CONNECTOR_QUEUE_PROTOCOL: "api",
-  S3_ENDPOINT_URL: s3.endpoint,
-  S3_ACCESS_KEY_ID: s3.accessKeyId,
-  S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  S3_REGION: s3.region,
-  S3_BUCKET_NAME: bucket,
-  S3_BUCKET_PREFIXES: "ACI_TI,ACI_Vuln",
-  S3_TRANSFORM: "none",
-  ...overrides
-})
+const env = (overrides: Record<string, string> = {}): Record<string, string> =>
+  importerEnv(openCti, s3, { token, id: connectorId, bucket }, overrides)
 
 const keys = (prefix: string) => listAllKeys(client, bucket, { prefix })
 
-const pushedNames = () =>
-  openCti.bundlePushes.bundles.map((pushed) => (JSON.parse(pushed.raw) as { objects: Array<{ name: string }> }).objects[0]?.name)
-
+const pushedNames = () => pushedNamesOf(openCti)
 
 const padded = (index: number) => String(index).padStart(5, "0")
 

@@ -5,6 +5,7 @@ import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import * as ApiBundleSender from "../../src/s3-import/ApiBundleSender.js"
+import { inInputPhase } from "../../src/s3-import/ImportError.js"
 import { S3ImportConfig } from "../../src/s3-import/S3ImportConfig.js"
 import { S3Importer } from "../../src/s3-import/S3Importer.js"
 import * as Transforms from "../../src/s3-import/Transforms.js"
@@ -47,17 +48,27 @@ interface World {
   readonly openCti: PlatformStub
   readonly put: (key: string, body: string, lastModified?: number) => void
   readonly keys: () => Array<string>
+  readonly text: (key: string) => string
+  /** The keys read, in the order their reads started. */
+  readonly fetched: Array<string>
   readonly layer: Layer.Layer<S3Importer | StateStore, unknown>
 }
 
 /** Deletes that take `delay` on the test clock, so that a delete can be in flight when a test stops the import. */
 const slowDeletes = (delay: Duration.Input) =>
   Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
-    ObjectStorage.of({ ...inner, delete: (bucket, key) => Effect.andThen(Effect.sleep(delay), inner.delete(bucket, key)) })))
+    ObjectStorage.of({ ...inner, deleteVersion: (bucket, key, version) => Effect.andThen(Effect.sleep(delay), inner.deleteVersion(bucket, key, version)) })))
+
+/** Records the key of every read in `fetched`. */
+const recordedFetches = (fetched: Array<string>) =>
+  Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
+    ObjectStorage.of({ ...inner, fetch: (bucket, key, maxBytes) => Effect.andThen(Effect.sync(() => fetched.push(key)), inner.fetch(bucket, key, maxBytes)) })))
 
 const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input } = {}): World => {
   const objects = new Map<string, StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
+  const fetched: Array<string> = []
+  const memory = ObjectStorage.layerMemory(buckets, { pageSize: 7 })
   const openCti = makePlatformStub()
   const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...env }))
@@ -65,9 +76,7 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
   const state = StateStore.layerMemory()
   const importer = S3Importer.layer.pipe(
     Layer.provide([
-      options.deleteDelay === undefined
-        ? ObjectStorage.layerMemory(buckets, { pageSize: 7 })
-        : slowDeletes(options.deleteDelay).pipe(Layer.provide(ObjectStorage.layerMemory(buckets, { pageSize: 7 }))),
+      recordedFetches(fetched).pipe(Layer.provide(options.deleteDelay === undefined ? memory : slowDeletes(options.deleteDelay).pipe(Layer.provide(memory)))),
       Transforms.layer,
       ApiBundleSender.layer
     ]),
@@ -80,6 +89,8 @@ const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteD
     openCti,
     put: (key, body, lastModified = 1_700_000_000_000) => objects.set(key, { body: encoder.encode(body), lastModified, contentType: "application/json" }),
     keys: () => [...objects.keys()].sort(),
+    text: (key) => new TextDecoder().decode(objects.get(key)?.body),
+    fetched,
     layer: importer
   }
 }
@@ -101,6 +112,9 @@ const interruptedAfter = (after: Duration.Input) =>
       const draining = Effect.repeat(Effect.andThen(clock.sleeping(), TestClock.adjust("1 second")), { times: 9 })
       yield* Effect.raceFirst(Fiber.join(stopping), Effect.andThen(draining, Fiber.join(stopping)))
     }))
+
+const readConfig = (env: Record<string, string>) =>
+  Effect.provide(S3ImportConfig, S3ImportConfig.layer.pipe(Layer.provide(layerRecord({ ...baseEnv, ...env }))))
 
 const ops = (world: World) => world.openCti.calls.map((call) => call.op)
 
@@ -284,6 +298,178 @@ describe("S3Importer", () => {
       assert.include(closed[0]?.message, "S3 prefix 'ACI_TI' failed after 2 file(s) ingested")
     }).pipe(Effect.provide(world.layer))
   })
+
+  it.effect("treats each prefix as a folder: ACI_TI leaves ACI_TI_archive and ACI_TIxyz.json alone", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/a.json", bundle("a"))
+    world.put("ACI_TI_archive/old.json", bundle("old"))
+    world.put("ACI_TIxyz.json", bundle("xyz"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--a"])
+      assert.deepStrictEqual(world.keys(), ["ACI_TI_archive/old.json", "ACI_TIxyz.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("reads the prefix / as the bucket root", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "/" })
+    world.put("top.json", bundle("top"))
+    world.put("deep/down.json", bundle("down"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--down", "bundle--top"])
+      assert.deepStrictEqual(world.keys(), [])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("deletes only the version it sent: a file rewritten during its send stays, the others go", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.put("ACI_TI/1.json", bundle("1"))
+    world.put("ACI_TI/2.json", bundle("2"))
+    world.put("ACI_TI/3.json", bundle("3"))
+    world.openCti.onPush = (sent) => {
+      if (JSON.parse(sent).id === "bundle--2") world.put("ACI_TI/2.json", bundle("2-rewritten"))
+    }
+    return Effect.gen(function*() {
+      const importer = yield* S3Importer
+      yield* importer.cycle
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json"])
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1", "bundle--2", "bundle--3", "bundle--2-rewritten"])
+      assert.deepStrictEqual(world.keys(), [])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("on a versioned bucket, deletes the version it read by its id and leaves a newer one", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    const versioned = (key: string, body: string, versionId: string) =>
+      world.buckets.get("feed")?.set(key, { body: encoder.encode(body), lastModified: 1_700_000_000_000, contentType: "application/json", versionId })
+    versioned("ACI_TI/1.json", bundle("1"), "v1")
+    versioned("ACI_TI/2.json", bundle("2"), "v1")
+    world.openCti.onPush = (sent) => {
+      if (JSON.parse(sent).id === "bundle--2") versioned("ACI_TI/2.json", bundle("2"), "v2")
+    }
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json"])
+      assert.strictEqual(world.buckets.get("feed")?.get("ACI_TI/2.json")?.versionId, "v2")
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("refuses a file over S3_MAX_FILE_BYTES before reading it, naming its size and the limit", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_MAX_FILE_BYTES: "1000" })
+    const big = bundle("big", 10)
+    world.put("ACI_TI/1.json", bundle("1"))
+    world.put("ACI_TI/2.json", big)
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* S3Importer).cycle)
+      assert.strictEqual(error.phase, "fetch")
+      assert.strictEqual(error.key, "ACI_TI/2.json")
+      assert.include(error.message, `the file is ${encoder.encode(big).byteLength} bytes, over the limit of 1000 bytes (S3_MAX_FILE_BYTES)`)
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/2.json"])
+      assert.deepStrictEqual(world.fetched, ["ACI_TI/1.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("holds at most S3_MAX_FILE_BYTES of fetched files ahead of the sends", () => {
+    const size = encoder.encode(bundle("00")).byteLength
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_MAX_FILE_BYTES: String(2 * size) })
+    world.openCti.pushDelay = "1 second"
+    for (let index = 10; index < 30; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
+    let mostAhead = 0
+    world.openCti.onPush = () => {
+      mostAhead = Math.max(mostAhead, world.fetched.length - pushedBundleIds(world).length + 1)
+    }
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+        // Each of the 20 sends waits one second on the clock: measure while it waits, then let it go on.
+        for (let send = 0; send < 20; send++) {
+          yield* clock.sleeping()
+          mostAhead = Math.max(mostAhead, world.fetched.length - pushedBundleIds(world).length)
+          yield* TestClock.adjust("1 second")
+        }
+        yield* Fiber.join(fiber)
+        assert.strictEqual(pushedBundleIds(world).length, 20)
+        assert.strictEqual(mostAhead, 2)
+      }).pipe(Effect.provide(world.layer)))
+  })
+
+  it.effect("with S3_QUARANTINE_PREFIX, moves a file that fails to parse or transform there with its report, and goes on", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine" })
+    world.put("ACI_TI/1.json", bundle("1"))
+    world.put("ACI_TI/2.json", "{\"type\": \"bundle\", \"objects\": [")
+    world.put("ACI_TI/3.json", bundle("3"))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1", "bundle--3"])
+      assert.deepStrictEqual(world.keys(), ["quarantine/ACI_TI/2.json", "quarantine/ACI_TI/2.json.error.json"])
+      assert.strictEqual(world.text("quarantine/ACI_TI/2.json"), "{\"type\": \"bundle\", \"objects\": [")
+      const report = JSON.parse(world.text("quarantine/ACI_TI/2.json.error.json"))
+      assert.deepInclude(report, { phase: "parse", connector_id: baseEnv.CONNECTOR_ID, bucket: "feed", key: "ACI_TI/2.json" })
+      assert.include(report.reason, "s3://feed/ACI_TI/2.json")
+      assert.match(report.time, /^\d{4}-\d\d-\d\dT/)
+      const closed = world.openCti.calls.filter((call) => call.op === "workToProcessed")
+      assert.deepStrictEqual(closed.map((call) => call.op === "workToProcessed" && call.message), ["Connector successfully processed S3 prefix 'ACI_TI': 2 file(s) ingested"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("with delete off, copies a file that fails to parse to the quarantine and moves the mark past it", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine", S3_DELETE_AFTER_IMPORT: "false" })
+    world.put("ACI_TI/1.json", "not json", 1_000)
+    world.put("ACI_TI/2.json", bundle("2"), 2_000)
+    return Effect.gen(function*() {
+      const importer = yield* S3Importer
+      yield* importer.cycle
+      yield* importer.cycle
+      assert.deepStrictEqual(pushedBundleIds(world), ["bundle--2"])
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/1.json", "ACI_TI/2.json", "quarantine/ACI_TI/1.json", "quarantine/ACI_TI/1.json.error.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("never quarantines a failed send: the cycle stops and the file stays", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine/" })
+    world.openCti.failPushNumber = 1
+    world.put("ACI_TI/1.json", bundle("1"))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip((yield* S3Importer).cycle)
+      assert.strictEqual(error.phase, "send")
+      assert.deepStrictEqual(world.keys(), ["ACI_TI/1.json"])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("refuses an S3_MAX_FILE_BYTES whose base64 copy would not fit in a string", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(readConfig({ S3_MAX_FILE_BYTES: "400000001" }))
+      assert.strictEqual(error.message, "S3_MAX_FILE_BYTES=\"400000001\" is invalid: expected an integer from 1 to 400000000")
+    }))
+
+  it.effect("refuses a quarantine folder that overlaps an import folder, naming the variable", () =>
+    Effect.gen(function*() {
+      for (const [prefixes, quarantine] of [["ACI_TI", "ACI_TI/bad"], ["ACI_TI,/", "quarantine"], ["ACI_TI/2026", "ACI_TI"]]) {
+        const error = yield* Effect.flip(readConfig({ S3_BUCKET_PREFIXES: prefixes!, S3_QUARANTINE_PREFIX: quarantine! }))
+        assert.strictEqual(error.variable, "S3_QUARANTINE_PREFIX")
+      }
+    }))
+
+  it.effect.each(["none", "aci"])("sends numbers with their exact text through the %s profile", (profile) => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_TRANSFORM: profile })
+    const numbers = "\"x_big\":12345678901234567890,\"x_huge\":1e400,\"x_negative_zero\":-0,\"x_float\":1.0"
+    world.put("ACI_TI/1.json", bundle("1").replace("\"is_family\":true", `"is_family":true,${numbers}`))
+    return Effect.gen(function*() {
+      yield* (yield* S3Importer).cycle
+      const pushed = world.openCti.calls.find((call) => call.op === "pushBundle")
+      assert.include(pushed?.op === "pushBundle" ? pushed.bundle : "", numbers)
+      assert.deepStrictEqual(world.keys(), [])
+    }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("turns an exception thrown on hostile input into a failure of its phase, naming the key", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.die(new RangeError("Invalid string length")).pipe(inInputPhase("transform", { bucket: "feed", prefix: "ACI_TI", key: "ACI_TI/1.json" })))
+      assert.deepInclude(error, { phase: "transform", key: "ACI_TI/1.json" })
+      assert.strictEqual(error.message, "transform failed for s3://feed/ACI_TI/1.json: Invalid string length")
+    }))
 
   it.effect("runs a single pass with CONNECTOR_RUN_AND_TERMINATE", () => {
     const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", CONNECTOR_RUN_AND_TERMINATE: "yes" })

@@ -15,7 +15,7 @@ const makeLayer = (fake: PlatformStub, env: Record<string, string> = {}) =>
     Layer.provide(Connector.layer),
     Layer.provide(fake.layer),
     Layer.provide(OpenCtiConfig.layer({ type: "STREAM", name: "test", scope: [] })),
-    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1", ...env }))
+    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1c1c1c1-0000-4000-8000-000000000001", ...env }))
   )
 
 const pings = (fake: PlatformStub) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))

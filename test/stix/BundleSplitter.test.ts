@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
+import { parseUntrusted } from "../../src/stix/untrustedJson.js"
 import { StixBundle, bundleObjects } from "../../src/stix/Bundle.js"
 import type { StixObject } from "../../src/stix/Bundle.js"
 import { splitBundle } from "../../src/stix/BundleSplitter.js"
@@ -63,6 +64,13 @@ describe("splitBundle", () => {
     const before = structuredClone(objects)
     splitBundle(bundleId, objects)
     assert.deepStrictEqual(objects, before)
+  })
+
+  it("keeps numbers with their exact text in the bundles it makes", () => {
+    const result = parseUntrusted(`{"type":"bundle","objects":[{"type":"malware","id":"malware--${"1".repeat(8)}-1111-4111-8111-111111111111","x_score":1.0,"x_big":12345678901234567890}]}`)
+    const objects = Result.isSuccess(result) ? bundleObjects(Schema.decodeUnknownSync(StixBundle)(result.success)) : []
+    const [only] = splitBundle(bundleId, objects).bundles
+    assert.include(JSON.stringify(only), "\"x_score\":1.0,\"x_big\":12345678901234567890")
   })
 
   it("rewrites references it cannot follow", () => {

@@ -38,14 +38,14 @@ describe("Enricher", () => {
     Effect.gen(function*() {
       const enrich = yield* enricherAnswering(() => new Response("hello"))
       const [line] = yield* enrich([event])
-      assert.deepStrictEqual(filesOf(Option.getOrThrow(line ?? Option.none())).map((file: { data?: string }) => file.data), ["aGVsbG8="])
+      assert.deepStrictEqual(filesOf(Option.getOrThrow(Option.fromUndefinedOr(line))).map((file: { data?: string }) => file.data), ["aGVsbG8="])
     }))
 
   it.effect("exports the event without the content of a file that is gone (404)", () =>
     Effect.gen(function*() {
       const enrich = yield* enricherAnswering(() => new Response("not found", { status: 404 }))
       const [line] = yield* enrich([event])
-      const files = filesOf(Option.getOrThrow(line ?? Option.none()))
+      const files = filesOf(Option.getOrThrow(Option.fromUndefinedOr(line)))
       assert.deepStrictEqual([files.length, files[0]?.data], [1, undefined])
     }))
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Option } from "effect"
+import { Option, Result } from "effect"
 import type { LiveEvent } from "../../src/opencti/LiveStream.js"
 import { prepare, previousStandard, storedFiles, toExportLine, withFileContents } from "../../src/stream-export/ExportLine.js"
 import type { ExportLine } from "../../src/stream-export/ExportLine.js"
@@ -12,7 +12,7 @@ const live = (data: unknown, event = "create") => ({ id: "1700000000000-0", even
 /** The line of an event without file contents; none for an event that is skipped. */
 const lineOf = (event: LiveEvent) => {
   const prepared = prepare(event)
-  return prepared._tag === "Unreadable" ? Option.none() : Option.some(toExportLine(prepared))
+  return prepared._tag === "Unreadable" ? Option.none() : Option.some(Result.getOrThrow(toExportLine(prepared)))
 }
 const textOf = (line: ExportLine) => line.head + line.tail
 const parsedLineOf = (event: LiveEvent) => Option.map(lineOf(event), (line) => JSON.parse(textOf(line)))
@@ -41,6 +41,22 @@ describe("ExportLine", () => {
     assert.strictEqual(text.indexOf("\n"), text.length - 1)
     assert.deepStrictEqual(JSON.parse(text), { type: "create", id: "1-0" })
     assert.strictEqual(text.match(/"id"/g)?.length, 1)
+  })
+
+  it("keeps the exact text of numbers in a line it serialises again", () => {
+    const data = "{\"type\":\"create\",\"id\":\"platform-id\",\"data\":{\"big\":12345678901234567890,\"huge\":1e400,\"zero\":-0,\"float\":1.0}}"
+    const text = Option.getOrThrow(Option.map(lineOf({ id: "1-0", event: "create", data }), textOf))
+    assert.strictEqual(text, "{\"type\":\"create\",\"id\":\"1-0\",\"data\":{\"big\":12345678901234567890,\"huge\":1e400,\"zero\":-0,\"float\":1.0}}\n")
+  })
+
+  it.each([
+    { name: "nesting too deep to serialise", inner: `${"[".repeat(5000)}${"]".repeat(5000)}`, reason: "nested deeper than 1000 levels" },
+    { name: "a member named twice", inner: "{\"name\":\"a\",\"name\":\"b\"}", reason: "the same member name twice" }
+  ])("fails, instead of crashing or losing a member, on a line to serialise from data with $name", ({ inner, reason }) => {
+    const prepared = prepare({ id: "1-0", event: "create", data: `{"type":"update","data":${inner}}` })
+    assert.strictEqual(prepared._tag, "Prepared")
+    const line = prepared._tag === "Prepared" ? toExportLine(prepared) : Result.succeed(undefined)
+    assert.include(Result.isFailure(line) ? line.failure.message : "accepted", reason)
   })
 
   it("rejects data that is not a JSON object", () => {

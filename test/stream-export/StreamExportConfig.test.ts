@@ -69,7 +69,10 @@ describe("StreamExportConfig", () => {
     { name: "an endpoint with a scheme", env: { MINIO_ENDPOINT: "http://minio:9000" }, variable: "MINIO_ENDPOINT" },
     { name: "a recover date that is not a date", env: { CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE: "yesterday" }, variable: "CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE" },
     { name: "a zero watchdog", env: { CONNECTOR_LIVE_STREAM_WATCHDOG_SEC: "0" }, variable: "CONNECTOR_LIVE_STREAM_WATCHDOG_SEC" },
-    { name: "a port out of range", env: { MINIO_PORT: "http" }, variable: "MINIO_PORT" }
+    { name: "a port out of range", env: { MINIO_PORT: "http" }, variable: "MINIO_PORT" },
+    { name: "a folder climbing out with ..", env: { MINIO_FOLDER: "exports/../other" }, variable: "MINIO_FOLDER" },
+    { name: "a folder with an empty segment", env: { MINIO_FOLDER: "exports//opencti" }, variable: "MINIO_FOLDER" },
+    { name: "a folder that is only ..", env: { MINIO_FOLDER: "/../" }, variable: "MINIO_FOLDER" }
   ])("refuses $name, naming the variable", ({ env, variable }) =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(read({ ...required, ...env }))

@@ -210,6 +210,35 @@ describe("StreamExporter", () => {
         assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
       })))
 
+  it.effect.each([
+    { name: "data with trailing text", data: "{\"type\":\"create\"} {}", reason: "Unexpected non-whitespace character" },
+    { name: "data that is not an object", data: "[1,2]", reason: "it is JSON, but not an object" }
+  ])("stops at an event with $name instead of skipping it, naming the phase and the event", ({ data, reason }) =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
+      const fiber = yield* world.run
+      yield* Queue.offerAll(world.queue, [event(1), { id: idOf(2), event: "create", data }])
+      yield* TestClock.adjust("60 seconds")
+      const exit = yield* Fiber.await(fiber)
+      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "enrich" && error.value.eventId === idOf(2))
+      assert.include(Option.isSome(error) ? error.value.message : "", reason)
+      assert.deepStrictEqual(yield* world.state, Option.some({ start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 }))
+    }))
+
+  it.effect("stops at an event it would have to serialise from hostile data, naming the phase and the event", () =>
+    Effect.gen(function*() {
+      const world = yield* makeWorld({ state: { start_from: idOf(0), recover_until: false, last_written_msg_id: idOf(0), file_count: 1 } })
+      const fiber = yield* world.run
+      yield* Queue.offerAll(world.queue, [{ id: idOf(1), event: "update", data: "{\"type\":\"create\",\"data\":{\"name\":\"a\",\"name\":\"b\"}}" }])
+      yield* TestClock.adjust("60 seconds")
+      const exit = yield* Fiber.await(fiber)
+      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+      assert.isTrue(Option.isSome(error) && error.value._tag === "StreamExportError" && error.value.phase === "enrich" && error.value.eventId === idOf(1))
+      assert.include(Option.isSome(error) ? error.value.message : "", "the same member name twice")
+      assert.strictEqual(world.objects().size, 0)
+    }))
+
   it.effect("stops on a write failure without committing, counting the error; the object stays decided", () =>
     watchingClock((clock) =>
       Effect.gen(function*() {

@@ -19,6 +19,8 @@ export interface PlatformStub {
   failPushNumber?: number
   /** How long each bundle push takes (on the test clock). */
   pushDelay?: Duration.Input
+  /** Runs while each accepted push is on its way, before it is answered. */
+  onPush?: (bundle: string) => void
   connectorState: string | null
   /** The platform's answer to the next ping instead of the echo of the sent state (a reset from the UI). */
   nextPingAnswer?: string | null
@@ -96,6 +98,7 @@ export const makePlatformStub = (): PlatformStub => {
           pushes += 1
           if (pushes === stub.failPushNumber) return Response.json({ errors: [{ message: "Invalid bundle", extensions: { code: "UNSUPPORTED_ERROR" } }] })
           stub.calls.push({ op: "pushBundle", workId: String(variables["work_id"]), bundle: String(variables["bundle"]) })
+          stub.onPush?.(String(variables["bundle"]))
           return data({ stixBundlePush: true })
         }))
       case "OrganizationAdd":

@@ -1,4 +1,5 @@
 import { Predicate } from "effect"
+import { numericValue } from "../untrustedJson.js"
 import type { StixObject } from "../Bundle.js"
 import { isPythonTruthy, pythonStrip } from "../python.js"
 
@@ -42,7 +43,7 @@ const OTHER_SCORES: ReadonlyMap<unknown, number> = new Map([["high", 90], ["medi
 const scoreOf = (object: StixObject): number | undefined => {
   const severity = object["x_severity"]
   return object.type === "vulnerability"
-    ? VULNERABILITY_SCORES.get(severity === true ? 1 : severity)
+    ? VULNERABILITY_SCORES.get(severity === true ? 1 : numericValue(severity))
     : OTHER_SCORES.get(severity)
 }
 

@@ -50,8 +50,9 @@ export const runCase = Effect.fnUntraced(function*(goldenCase: GoldenCase, platf
 })
 
 /** The bundle a run sent; anything else fails the test with what happened instead. */
+/** The bundle sent, as the platform reads it: numbers kept as their text (`10.0`) compare as the numbers Python's `json` wrote. */
 export const sentBundle = (exit: Exit.Exit<Option.Option<StixBundle>, unknown>): StixBundle => {
   if (Exit.isFailure(exit)) throw new Error(`transformation failed: ${Cause.pretty(exit.cause)}`)
   if (Option.isNone(exit.value)) throw new Error("nothing to send")
-  return exit.value.value
+  return JSON.parse(JSON.stringify(exit.value.value)) as StixBundle
 }

@@ -6,6 +6,8 @@ export type PushFailure =
   | { readonly kind: "graphql"; readonly code?: PlatformErrorCode; readonly message?: string }
   /** The whole HTTP response fails (default 500), as when the platform or a proxy in front of it breaks. */
   | { readonly kind: "http"; readonly status?: number; readonly body?: string }
+  /** The field is answered `null` without an error, and nothing is imported. */
+  | { readonly kind: "null" }
 
 /** A bundle the platform accepted. */
 export interface PushedBundle {
@@ -23,6 +25,9 @@ export class BundlePushes {
   private readonly onCall = new Map<number, PushFailure>()
   private readonly upcoming: Array<PushFailure> = []
   private calls = 0
+
+  /** Awaited before an accepted push is answered: a test can change the world while the connector waits for the answer. */
+  beforeAnswer: (accepted: PushedBundle) => Promise<void> = () => Promise.resolve()
 
   get bundles(): ReadonlyArray<PushedBundle> {
     return this.accepted

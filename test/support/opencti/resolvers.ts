@@ -37,7 +37,8 @@ const pushBundle = (
   platform: Platform,
   args: { readonly connectorId: string; readonly bundle: string; readonly work_id?: string | null },
   failure: PushFailure | undefined
-): boolean => {
+): Promise<boolean> | null => {
+  if (failure?.kind === "null") return null
   if (failure?.kind === "graphql") {
     throw platformError(failure.code ?? "UNSUPPORTED_ERROR", failure.message ?? "Invalid bundle")
   }
@@ -60,14 +61,15 @@ const pushBundle = (
     workId = work.id
   }
   platform.works.get(workId)?.bundles.push(args.bundle)
-  platform.pushes.record({
+  const accepted = {
     connectorId: connector.id,
     workId,
     raw: args.bundle,
     objectCount: objects.length,
     at: new Date().toISOString()
-  })
-  return true
+  }
+  platform.pushes.record(accepted)
+  return platform.pushes.beforeAnswer(accepted).then(() => true)
 }
 
 const workEdit = (platform: Platform, id: string) => ({
