@@ -8,14 +8,21 @@ export type QueueProtocol = "amqp" | "api"
 
 const logLevels = { debug: "Debug", info: "Info", warn: "Warn", warning: "Warn", error: "Error" } as const satisfies Record<string, LogLevel.LogLevel>
 
+/** What a connector's defaults differ in; the log level is pycti's `error` unless the connector says otherwise. */
+export interface ConnectorDefaults {
+  readonly name: string
+  readonly scope: ReadonlyArray<string>
+  readonly logLevel?: keyof typeof logLevels
+}
+
 /** The variables every connector reads, with the defaults of the connector that uses them. */
-export const openCtiSettings = (defaults: { readonly name: string; readonly scope: ReadonlyArray<string> }) => ({
+export const openCtiSettings = (defaults: ConnectorDefaults) => ({
   url: Setting.url("OPENCTI_URL"),
   token: Setting.redacted("OPENCTI_TOKEN"),
   connectorId: Setting.string("CONNECTOR_ID", { accepted: "a UUID identifying this connector" }),
   connectorName: Setting.string("CONNECTOR_NAME", { default: defaults.name }),
   scope: Setting.list("CONNECTOR_SCOPE", defaults.scope),
-  logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], "error"),
+  logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], defaults.logLevel ?? "error"),
   runAndTerminate: Setting.boolean("CONNECTOR_RUN_AND_TERMINATE", false),
   queueProtocol: Setting.oneOf("CONNECTOR_QUEUE_PROTOCOL", ["amqp", "api"], "amqp"),
   queryAliasLimit: Setting.integer("OPENCTI_QUERY_ALIAS_LIMIT", { default: 2, min: 1 }),
@@ -104,7 +111,7 @@ export interface OpenCtiConfigShape {
 
 /** How a connector reaches and identifies itself to the OpenCTI platform. */
 export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigShape>()("opencti-connectors/config/OpenCtiConfig") {
-  static readonly layer = (connector: { readonly type: ConnectorType; readonly name: string; readonly scope: ReadonlyArray<string> }) =>
+  static readonly layer = (connector: ConnectorDefaults & { readonly type: ConnectorType }) =>
     Layer.effect(
       OpenCtiConfig,
       Effect.gen(function*() {

@@ -9,7 +9,7 @@ import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
 import { StreamExportConfig } from "./StreamExportConfig.js"
 import { StreamExporter } from "./StreamExporter.js"
 
-export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnector", scope: ["stream"] } as const
+export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnector", scope: ["stream-exporter"], logLevel: "info" } as const
 
 /** The configuration of the stream exporter, from the ConfigProvider in context. */
 export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layer(connectorDefaults), StreamExportConfig.layer)
