@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as Platform from "../connector/Platform.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
@@ -23,6 +24,6 @@ const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.q
 export const ImporterLayer = S3Importer.layer.pipe(Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer]))
 
 /** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
-export const run = Effect.flatMap(S3Importer, (importer) => importer.run).pipe(
+export const run = Effect.flatMap(S3Importer, (importer) => HelperMetrics.untilStopped(importer.run)).pipe(
   Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
 )

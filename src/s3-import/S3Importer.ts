@@ -9,6 +9,7 @@ import type { ObjectInfo } from "../storage/ObjectStorage.js"
 import { BundleSender } from "./BundleSender.js"
 import { BundleTransform } from "./BundleTransform.js"
 import * as HighWaterMark from "./HighWaterMark.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import * as ImportMetrics from "./ImportMetrics.js"
 import { importError, inPhase } from "./ImportError.js"
 import type { ImportError } from "./ImportError.js"
@@ -118,7 +119,8 @@ export class S3Importer extends Context.Service<S3Importer, {
 
       const cycle = Metric.update(ImportMetrics.cycles, 1).pipe(
         Effect.andThen(Effect.forEach(config.prefixes, importPrefix, { discard: true })),
-        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1))
+        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1)),
+        HelperMetrics.asRun
       )
 
       return S3Importer.of({

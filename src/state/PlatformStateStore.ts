@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Option, Ref, Schedule, Semaphore } from "effec
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import { countPing } from "../ops/HelperMetrics.js"
 import { parseState, StateStore, StateStoreError } from "./StateStore.js"
 import type { ConnectorState } from "./StateStore.js"
 
@@ -27,7 +28,7 @@ export const layer = Layer.effect(
 
     const push = Effect.fn("PlatformStateStore.push")(function*() {
       const sent = yield* Ref.get(state)
-      const answer = yield* openCti.ping(JSON.stringify(Option.getOrNull(sent)))
+      const answer = yield* countPing(openCti.ping(JSON.stringify(Option.getOrNull(sent))))
       const remote = parseState(answer)
       if (!sameState(sent, remote)) {
         yield* Ref.set(state, Option.none())

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as Platform from "../connector/Platform.js"
 import { LiveStream } from "../opencti/LiveStream.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
@@ -24,6 +25,6 @@ const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => 
 const ExporterLayer = StreamExporter.layer.pipe(Layer.provide([StorageLayer, LiveStreamLayer, PlatformStateStore.layer]))
 
 /** Runs the stream exporter until it fails or is stopped, next to the operations server. */
-export const run = Effect.flatMap(StreamExporter, (exporter) => exporter.run).pipe(
+export const run = Effect.flatMap(StreamExporter, (exporter) => HelperMetrics.untilStopped(HelperMetrics.asRun(exporter.run))).pipe(
   Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
 )

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import * as RegisteredPublisher from "../connector/RegisteredPublisher.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import * as Platform from "../connector/Platform.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
@@ -22,6 +23,6 @@ const StorageLayer = Layer.unwrap(Effect.map(StreamImportConfig, (config) =>
 export const ImporterLayer = StreamImporter.layer.pipe(Layer.provide([StorageLayer, RegisteredPublisher.layer, PlatformStateStore.layer]))
 
 /** Runs the stream importer until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
-export const run = Effect.flatMap(StreamImporter, (importer) => importer.run).pipe(
+export const run = Effect.flatMap(StreamImporter, (importer) => HelperMetrics.untilStopped(importer.run)).pipe(
   Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
 )

@@ -2,8 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { runConnector } from "../support/ConnectorProcess.js"
+import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
+import { s3ServerScoped } from "../support/S3Server.js"
+import { freePort } from "../support/waiting.js"
+import { exporterEnv, waitUntil } from "./exporting.js"
 
 // Runs the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -49,5 +52,30 @@ describe("stream-export settings", () => {
       for (const authorization of s3.authorizations) assert.include(authorization, "/eu-west-3/s3/aws4_request")
       assert.deepStrictEqual(standIn.connectors.get(CONNECTOR_ID)?.scope, ["stream-exporter"])
       assert.isTrue(exit.logs.some((line) => line.level === "INFO" && line.message === "Connector registered with ID"))
+    }), { timeout: 90_000 })
+
+  it.live("serves pycti's helper metrics: the pings it made and the running state", () =>
+    Effect.gen(function*() {
+      const s3 = yield* s3ServerScoped()
+      const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { heartbeatIntervalMs: 300 } })
+      const port = yield* Effect.promise(() => freePort())
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          startConnector("stream-export", exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { CONNECTOR_EXPOSE_METRICS: "true", CONNECTOR_METRICS_PORT: String(port) }))
+        ),
+        (run) => Effect.promise(async () => {
+          run.child.kill("SIGTERM")
+          await run.exited
+        })
+      )
+      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
+      const pingsAnswered = () => standIn.connectors.get(CONNECTOR_ID)?.pings.length ?? 0
+      const scrape = Effect.promise(async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+      // A ping is counted once its answer is read: scrape until the count is the stand-in's.
+      const metrics = yield* waitUntil(scrape, (text) => pingsAnswered() >= 1 && /^ping_api_total (\d+)$/m.exec(text)?.[1] === String(pingsAnswered()))
+      assert.match(metrics, /^ping_api_errors_total 0$/m)
+      assert.match(metrics, /^state\{state="running"\} 1$/m)
+      assert.match(metrics, /^state\{state="idle"\} 0$/m)
+      assert.match(metrics, /^state\{state="stopped"\} 0$/m)
     }), { timeout: 90_000 })
 })
