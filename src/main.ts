@@ -5,12 +5,14 @@ import { Command } from "effect/cli"
 import { runConnector } from "./app/runConnector.js"
 import { exitOnSecondSignal, teardown } from "./app/shutdown.js"
 import { layerProcess } from "./config/ConfigSource.js"
+import type { ConfigFile } from "./config/ConfigSource.js"
+import type { EffectiveConfiguration } from "./config/EffectiveConfiguration.js"
 import type { OpenCtiConfig } from "./config/OpenCtiConfig.js"
 
 /** What a connector's App module exports: its program and the configuration that program needs. */
 interface ConnectorApp<R> {
   readonly run: Effect.Effect<void, unknown, OpenCtiConfig | R>
-  readonly ConfigLayer: Layer.Layer<OpenCtiConfig | R, unknown>
+  readonly ConfigLayer: Layer.Layer<OpenCtiConfig | EffectiveConfiguration | R, unknown, ConfigFile>
   readonly connectorDefaults: { readonly name: string }
 }
 

@@ -1,5 +1,6 @@
 import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
 import { GlobalFlag } from "effect/cli"
+import { EffectiveConfiguration } from "../config/EffectiveConfiguration.js"
 import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
 import * as ConnectorLogger from "../logging/ConnectorLogger.js"
 
@@ -23,11 +24,12 @@ const logEnd = (cause: Cause.Cause<unknown>) => {
 
 /**
  * Runs a connector program with the logger its configuration asks for (the CLI's --log-level, when
- * given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
+ * given, wins over CONNECTOR_LOG_LEVEL), after logging its effective configuration. A failure is
+ * logged once, before the process exits non-zero.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
-  config: Layer.Layer<OpenCtiConfig | Exclude<R, OpenCtiConfig>, unknown>,
+  config: Layer.Layer<OpenCtiConfig | EffectiveConfiguration | Exclude<R, OpenCtiConfig>, unknown>,
   fallbackName: string
 ) =>
   Effect.scoped(Effect.gen(function*() {
@@ -40,7 +42,7 @@ export const runConnector = <E, R>(
       Effect.provide(ConnectorLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const), json }))
     )
     const openCti = Context.get(context, OpenCtiConfig)
-    return yield* program.pipe(
+    return yield* Effect.andThen(EffectiveConfiguration.log, program).pipe(
       Effect.tapCause(logEnd),
       Effect.provide(context),
       Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))

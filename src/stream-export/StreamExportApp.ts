@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
-import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { EffectiveConfiguration } from "../config/EffectiveConfiguration.js"
+import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
 import * as Platform from "../connector/Platform.js"
 import { LiveStream } from "../opencti/LiveStream.js"
 import * as HelperMetrics from "../ops/HelperMetrics.js"
@@ -7,13 +8,17 @@ import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
-import { StreamExportConfig } from "./StreamExportConfig.js"
+import { StreamExportConfig, streamExportSettings } from "./StreamExportConfig.js"
 import { StreamExporter } from "./StreamExporter.js"
 
 export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnector", scope: ["stream-exporter"], logLevel: "info" } as const
 
 /** The configuration of the stream exporter, from the ConfigProvider in context. */
-export const ConfigLayer = Layer.mergeAll(OpenCtiConfig.layer(connectorDefaults), StreamExportConfig.layer)
+export const ConfigLayer = Layer.mergeAll(
+  OpenCtiConfig.layer(connectorDefaults),
+  StreamExportConfig.layer,
+  EffectiveConfiguration.layerOf(openCtiSettings(connectorDefaults), streamExportSettings)
+)
 
 /** MinIO/S3, or the directory of the file-system transport. */
 const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) =>

@@ -29,7 +29,7 @@ const denyingS3Scoped = Effect.acquireRelease(
 const CONNECTOR_ID = "5d1c7e2a-3f4b-4c5d-8e6f-7a8b9c0d1e2f"
 
 describe("stream-export settings", () => {
-  it.live("signs its S3 requests for MINIO_REGION; registers with the scope stream-exporter and logs at info by default", () =>
+  it.live("signs its S3 requests for MINIO_REGION; registers with the scope stream-exporter and logs at info by default, its effective configuration included", () =>
     Effect.gen(function*() {
       const s3 = yield* denyingS3Scoped
       const standIn = yield* openCtiStandInScoped({ token: TOKEN })
@@ -52,6 +52,10 @@ describe("stream-export settings", () => {
       for (const authorization of s3.authorizations) assert.include(authorization, "/eu-west-3/s3/aws4_request")
       assert.deepStrictEqual(standIn.connectors.get(CONNECTOR_ID)?.scope, ["stream-exporter"])
       assert.isTrue(exit.logs.some((line) => line.level === "INFO" && line.message === "Connector registered with ID"))
+      const effective = exit.logs.filter((line) => line.message === "Effective configuration")
+      assert.lengthOf(effective, 1)
+      assert.strictEqual(effective[0]?.attributes?.["config_file"], "none")
+      assert.deepInclude(effective[0]?.attributes?.["configuration"], { MINIO_REGION: "eu-west-3", MINIO_SECRET_KEY: "<redacted>", OPENCTI_TOKEN: "<redacted>", CONNECTOR_SCOPE: "stream-exporter" })
     }), { timeout: 90_000 })
 
   it.live("serves pycti's helper metrics: the pings it made and the running state", () =>

@@ -25,13 +25,15 @@ export interface ConnectorRun {
 }
 
 /**
- * Starts the built CLI (`node dist/main.js <command> <flags>`) with exactly `env` (plus PATH), as a
- * container would run it. Build first (`npm run build`).
+ * Starts `argv` (`node` is this Node.js) in `cwd` with exactly `env` (plus PATH, and the operations
+ * server off unless `env` says otherwise), as a container would run it.
  */
-export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun => {
-  const child = spawn(process.execPath, [mainScript, command, ...flags], {
+export const startProcess = (argv: ReadonlyArray<string>, env: Record<string, string>, cwd?: string): ConnectorRun => {
+  const [program = "node", ...args] = argv
+  const child = spawn(program === "node" ? process.execPath : program, args, {
     env: { PATH: process.env["PATH"] ?? "", CONNECTOR_METRICS_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd })
   })
   let stdout = ""
   let stderr = ""
@@ -51,6 +53,10 @@ export const startConnector = (command: string, env: Record<string, string>, fla
     })
   return { child, exited, stdout: () => stdout, stderr: () => stderr, logs }
 }
+
+/** Starts the built CLI (`node dist/main.js <command> <flags>`). Build first (`npm run build`). */
+export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun =>
+  startProcess(["node", mainScript, command, ...flags], env)
 
 /** Runs the CLI to its end (killing it after `timeoutMs`). */
 export const runConnector = async (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = [], timeoutMs = 120_000) => {
