@@ -2,12 +2,10 @@ import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { parse } from "yaml"
-import { startProcess } from "../support/ConnectorProcess.js"
-import type { ConnectorRun } from "../support/ConnectorProcess.js"
+import { startProcess, stopWhen } from "../support/ConnectorProcess.js"
 import { dockerfileStages, execForm, targetInstructions } from "../support/Dockerfile.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
-import { waitFor } from "../support/waiting.js"
 
 // Runs the image's entry point as the Dockerfile declares it (default target, no command), in the
 // project directory as in the image's WORKDIR, over the built CLI: `npm test` builds it first.
@@ -45,15 +43,8 @@ afterAll(async () => {
 
 /** The entry point with a Python compose environment, pointed at the stand-in; stopped once it registered or ended. */
 const runEntryPoint = async (env: Record<string, string>) => {
-  const run: ConnectorRun = startProcess(entryPoint, { ...env, OPENCTI_URL: openCti.url, OPENCTI_TOKEN: TOKEN, CONNECTOR_ID }, appDirectory)
-  let ended = false
-  void run.exited.then(() => (ended = true))
-  try {
-    await waitFor(() => ended || openCti.connectors.get(CONNECTOR_ID) !== undefined, 30_000, "the connector to register or end")
-  } finally {
-    run.child.kill("SIGTERM")
-    await run.exited
-  }
+  const run = startProcess(entryPoint, { ...env, OPENCTI_URL: openCti.url, OPENCTI_TOKEN: TOKEN, CONNECTOR_ID }, appDirectory)
+  await stopWhen(run, () => openCti.connectors.get(CONNECTOR_ID) !== undefined, "the connector to register")
   const chosen = run.logs().find((line) => line.message === "Connector chosen from the environment")?.attributes?.["command"]
   const registered = openCti.connectors.get(CONNECTOR_ID)
   if (registered !== undefined) openCti.connectors.delete(CONNECTOR_ID)

@@ -3,10 +3,9 @@ import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { startProcess } from "../support/ConnectorProcess.js"
+import { startProcess, stopWhen } from "../support/ConnectorProcess.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
-import { waitFor } from "../support/waiting.js"
 
 // Runs a copy of the built CLI laid out as in the image (`<app>/dist`, `<app>/node_modules`,
 // `<app>/config.yml`) from another working directory: `npm test` builds it first.
@@ -54,14 +53,7 @@ afterAll(async () => {
 /** The S3 import from the copied app, in `work`, with no variable set; stopped once it registered. */
 const runImport = async () => {
   const run = startProcess(["node", join(app, "dist", "main.js"), "s3-import"], {}, work)
-  let ended = false
-  void run.exited.then(() => (ended = true))
-  try {
-    await waitFor(() => ended || openCti.connectors.get(CONNECTOR_ID) !== undefined, 30_000, "the connector to register or end")
-  } finally {
-    run.child.kill("SIGTERM")
-    await run.exited
-  }
+  await stopWhen(run, () => openCti.connectors.get(CONNECTOR_ID) !== undefined, "the connector to register")
   if (openCti.connectors.get(CONNECTOR_ID) !== undefined) openCti.connectors.delete(CONNECTOR_ID)
   const line = run.logs().find((log) => log.message === "Effective configuration")
   return { run, attributes: line?.attributes ?? {} }

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { waitFor } from "./waiting.js"
 
 const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
 
@@ -67,5 +68,17 @@ export const runConnector = async (command: string, env: Record<string, string>,
     return { ...exit, stdout: run.stdout(), stderr: run.stderr(), logs: run.logs() }
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** Waits until `done` holds or the process ends by itself, then stops it (SIGTERM) and waits for its exit. */
+export const stopWhen = async (run: ConnectorRun, done: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
+  let ended = false
+  void run.exited.then(() => (ended = true))
+  try {
+    await waitFor(() => ended || done(), timeoutMs, what)
+  } finally {
+    run.child.kill("SIGTERM")
+    await run.exited
   }
 }
