@@ -2,10 +2,10 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
-import { fromEnvironment } from "./app/ConnectorChoice.js"
+import { fromVariables } from "./app/ConnectorChoice.js"
 import { runConnector, startLogger } from "./app/runConnector.js"
 import { exitOnSecondSignal, teardown } from "./app/shutdown.js"
-import { layerProcess } from "./config/ConfigSource.js"
+import { layerProcess, makeConfigSource } from "./config/ConfigSource.js"
 import type { ConfigFile } from "./config/ConfigSource.js"
 import type { EffectiveConfiguration } from "./config/EffectiveConfiguration.js"
 import type { OpenCtiConfig } from "./config/OpenCtiConfig.js"
@@ -37,8 +37,10 @@ const connectors = {
   }
 }
 
-/** Without a command, the connector the environment asks for (as the Python images are run). */
-const fromTheEnvironment = fromEnvironment(process.env, connectors).pipe(
+/** Without a command, the connector the environment (over config.yml) asks for, as the Python images are run. */
+const fromTheEnvironment = makeConfigSource(process.env).pipe(
+  Effect.flatMap((source) => fromVariables(source.variables, connectors)),
+  Effect.tapError((error) => Effect.logError(error.message)),
   Effect.provide(Layer.unwrap(startLogger("opencti-s3-connectors"))),
   Effect.flatMap((command) => connectors[command].run)
 )

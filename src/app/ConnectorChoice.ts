@@ -52,19 +52,18 @@ export const chooseConnector = (env: Record<string, string | undefined>): Result
 }
 
 /**
- * The command of the connector the environment asks for among those `available` (this build's),
- * logged. No choice, or one this build does not hold, is logged and fails.
+ * The command of the connector the variables (the environment over config.yml) ask for among those
+ * `available` (this build's), logged. No choice, or one this build does not hold, fails.
  */
-export const fromEnvironment = <K extends string>(
-  env: Record<string, string | undefined>,
+export const fromVariables = <K extends string>(
+  variables: Record<string, string | undefined>,
   available: Readonly<Record<K, unknown>>
 ): Effect.Effect<K, ConnectorChoiceError> => {
   const isAvailable = (command: string): command is K => Object.hasOwn(available, command)
-  return Effect.fromResult(chooseConnector(env)).pipe(
+  return Effect.fromResult(chooseConnector(variables)).pipe(
     Effect.tap((choice) => Effect.logInfo("Connector chosen from the environment").pipe(Effect.annotateLogs({ command: choice.command, by: choice.reason }))),
     Effect.flatMap(({ command }) =>
       isAvailable(command) ? Effect.succeed(command) : Effect.fail(new ConnectorChoiceError({ message: `${command} is not part of this build: ${usage}` }))
-    ),
-    Effect.tapError((error) => Effect.logError(error.message))
+    )
   )
 }

@@ -56,6 +56,8 @@ const firstFile = (paths: ReadonlyArray<string>, required: boolean) =>
   })
 
 export interface ConfigSource {
+  /** The variables: the environment's set ones over the file's. */
+  readonly variables: Record<string, string>
   readonly provider: ConfigProvider.ConfigProvider
   /** The `config.yml` read, if any. */
   readonly file: Option.Option<string>
@@ -73,8 +75,10 @@ export const makeConfigSource = (env: Record<string, string | undefined>, appDir
       ? firstFile([named], true)
       : firstFile([...new Set([resolve("config.yml"), resolve(appDir, "config.yml")])], false))
     const fromFile = Option.match(found, { onNone: () => ({}), onSome: (file) => file.variables })
-    const fromEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""))
-    return { provider: ConfigProvider.fromEnvRecord({ ...fromFile, ...fromEnv }), file: Option.map(found, (file) => file.path) }
+    const fromEnv: Record<string, string> = {}
+    for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") fromEnv[name] = value
+    const variables = { ...fromFile, ...fromEnv }
+    return { variables, provider: ConfigProvider.fromEnvRecord(variables), file: Option.map(found, (file) => file.path) }
   })
 
 const layerFrom = (source: Effect.Effect<ConfigSource, ConfigurationError>) =>

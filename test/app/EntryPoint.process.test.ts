@@ -67,6 +67,15 @@ describe("the image's entry point, run without a command", () => {
     }
   })
 
+  it.each([
+    { file: "s3.config.yml", command: "s3-import", type: "EXTERNAL_IMPORT" },
+    { file: "stream-exporter.config.yml", command: "stream-export", type: "STREAM" }
+  ])("starts $command with the Python sample $file as its only configuration", async ({ file, command, type }) => {
+    const { run, chosen, registered } = await runEntryPoint({ CONFIG_FILE: fileURLToPath(new URL(`../fixtures/python-compose/${file}`, import.meta.url)) })
+    assert.strictEqual(chosen, command, run.stderr())
+    assert.strictEqual(registered?.type, type, run.stderr())
+  })
+
   it.each(["stream-importer.yml", "stream-importer-6.5.3.yml"])("chooses stream-import with the environment of %s", async (file) => {
     const { run, chosen } = await runEntryPoint({ CONNECTOR_TYPE: "EXTERNAL_IMPORT", ...composeEnvironment(file) })
     assert.strictEqual(chosen, "stream-import", run.stderr())
