@@ -47,7 +47,9 @@ const fromTheEnvironment = makeConfigSource(process.env).pipe(
 
 Command.make("opencti-s3-connectors", {}, () => fromTheEnvironment).pipe(
   Command.withDescription("Runs the connector named by the command, or without one the connector the environment asks for"),
-  Command.withSubcommands(Object.entries(connectors).map(([name, connector]) => Command.make(name, {}, () => connector.run).pipe(Command.withDescription(connector.description)))),
+  Command.withSubcommands(Object.entries(connectors).map(([name, connector]) =>
+    Command.make(name, {}, () => connector.run).pipe(Command.withDescription(connector.description))
+  )),
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
   (program) => Effect.scoped(Effect.andThen(exitOnSecondSignal, program)),

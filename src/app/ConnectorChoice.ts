@@ -1,8 +1,7 @@
 import { Effect, Result, Schema } from "effect"
 
-/** The connector commands an environment can ask for, with the variables that ask for each. */
-export const connectorCommands = ["s3-import", "stream-export", "stream-import"] as const
-export type ConnectorCommand = (typeof connectorCommands)[number]
+/** The commands of the connectors an environment written for the Python images can ask for. */
+export type ConnectorCommand = "s3-import" | "stream-export" | "stream-import"
 
 /** The environment asks for no connector, or for several. */
 export class ConnectorChoiceError extends Schema.TaggedError<ConnectorChoiceError>()("ConnectorChoiceError", {

@@ -9,13 +9,13 @@ const pings = Metric.counter("ping_api_total", { description: "Successful pings 
 const pingErrors = Metric.counter("ping_api_errors_total", { description: "Failed pings of the platform", incremental: true })
 const state = Metric.gauge("state", { description: "The connector's run state: 1 for the current one of idle, running, stopped" })
 
-export const runStates = ["idle", "running", "stopped"] as const
-export type RunState = (typeof runStates)[number]
+const runStates = ["idle", "running", "stopped"] as const
+type RunState = (typeof runStates)[number]
 
 const stateSeries = runStates.map((name) => [name, Metric.withAttributes(state, { state: name })] as const)
 
 /** Sets the `state` enum as prometheus_client's Enum shows it: one series per state, 1 for the current one. */
-export const setRunState = (current: RunState): Effect.Effect<void> =>
+const setRunState = (current: RunState): Effect.Effect<void> =>
   Effect.forEach(stateSeries, ([name, series]) => Metric.update(series, name === current ? 1 : 0), { discard: true })
 
 /** Counts a ping of the platform in `ping_api_total` or, when it fails, `ping_api_errors_total`. */
