@@ -31,7 +31,7 @@ export class EffectiveConfiguration extends Context.Service<EffectiveConfigurati
   readonly variables: Record<string, string>
 }>()("opencti-connectors/config/EffectiveConfiguration") {
   /** The effective configuration of the connector that reads these settings. */
-  static readonly layerOf = (...settings: ReadonlyArray<Settings>) =>
+  static readonly layer = (...settings: ReadonlyArray<Settings>) =>
     Layer.effect(
       EffectiveConfiguration,
       Effect.gen(function*() {

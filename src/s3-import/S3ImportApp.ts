@@ -19,7 +19,7 @@ export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "S3", scope: [
 export const ConfigLayer = Layer.mergeAll(
   OpenCtiConfig.layer(connectorDefaults),
   S3ImportConfig.layer,
-  EffectiveConfiguration.layerOf(openCtiSettings(connectorDefaults), s3ImportSettings, amqpSettings)
+  EffectiveConfiguration.layer(openCtiSettings(connectorDefaults), s3ImportSettings, amqpSettings)
 )
 
 const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))

@@ -17,7 +17,7 @@ export const connectorDefaults = { type: "STREAM", name: "StreamExporterConnecto
 export const ConfigLayer = Layer.mergeAll(
   OpenCtiConfig.layer(connectorDefaults),
   StreamExportConfig.layer,
-  EffectiveConfiguration.layerOf(openCtiSettings(connectorDefaults), streamExportSettings)
+  EffectiveConfiguration.layer(openCtiSettings(connectorDefaults), streamExportSettings)
 )
 
 /** MinIO/S3, or the directory of the file-system transport. */

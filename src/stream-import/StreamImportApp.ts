@@ -16,7 +16,7 @@ export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "StreamImporte
 /** The configuration of the stream importer, from the ConfigProvider in context. */
 export const ConfigLayer = Layer.merge(
   StreamImportConfig.layer.pipe(Layer.provideMerge(OpenCtiConfig.layer(connectorDefaults))),
-  EffectiveConfiguration.layerOf(openCtiSettings(connectorDefaults), streamImportSettings)
+  EffectiveConfiguration.layer(openCtiSettings(connectorDefaults), streamImportSettings)
 )
 
 /** MinIO/S3, or the directory of the file-system transport. */
