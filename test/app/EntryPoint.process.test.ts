@@ -12,11 +12,9 @@ import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 
 const appDirectory = fileURLToPath(new URL("../..", import.meta.url))
 const stages = dockerfileStages()
-const defaultTarget = stages[stages.length - 1]
-const entryPoint = [
-  ...(defaultTarget === undefined ? [] : execForm(targetInstructions(stages, defaultTarget), "ENTRYPOINT") ?? []),
-  ...(defaultTarget === undefined ? [] : execForm(targetInstructions(stages, defaultTarget), "CMD") ?? [])
-]
+const defaultTarget = stages.at(-1)
+const runtime = defaultTarget === undefined ? [] : targetInstructions(stages, defaultTarget)
+const entryPoint = [...(execForm(runtime, "ENTRYPOINT") ?? []), ...(execForm(runtime, "CMD") ?? [])]
 
 /** The environment of the one service of a Python connector's compose file. */
 const composeEnvironment = (file: string): Record<string, string> => {
