@@ -31,7 +31,8 @@ export const openCtiSettings = (defaults: ConnectorDefaults) => ({
   metricsNamespace: Setting.string("CONNECTOR_METRICS_NAMESPACE", { default: "" }),
   metricsSubsystem: Setting.string("CONNECTOR_METRICS_SUBSYSTEM", { default: "" }),
   sslVerify: Setting.booleanOrText("OPENCTI_SSL_VERIFY", true, "the path of a PEM CA bundle"),
-  customHeaders: Setting.optionalString("OPENCTI_CUSTOM_HEADERS"),
+  // Redacted: gateways in front of the platform are often opened with a key in a header.
+  customHeaders: Setting.optionalRedacted("OPENCTI_CUSTOM_HEADERS"),
   jsonLogging: Setting.boolean("OPENCTI_JSON_LOGGING", true)
 })
 
@@ -123,7 +124,7 @@ export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigS
         return OpenCtiConfig.of({
           ...rest,
           tls: yield* readTlsVerification(sslVerify),
-          customHeaders: yield* readCustomHeaders(customHeaders),
+          customHeaders: yield* readCustomHeaders(Option.map(customHeaders, Redacted.value)),
           metricsPrefix: [metricsNamespace, metricsSubsystem].filter((part) => part.length > 0).join("_"),
           url: values.url.href.replace(/\/+$/, ""),
           connectorType: connector.type,

@@ -13,6 +13,7 @@ import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 const project = fileURLToPath(new URL("../..", import.meta.url))
 const TOKEN = "config-file-token"
 const SECRET = "s3cr3t-from-the-file"
+const GATEWAY_KEY = "gateway-key-from-the-file"
 const CONNECTOR_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 let openCti: OpenCtiStandIn
@@ -23,6 +24,7 @@ let work: string
 const configYml = (bucket: string) => `opencti:
   url: '{URL}'
   token: '${TOKEN}'
+  custom_headers: 'X-Gateway-Key:${GATEWAY_KEY}'
 connector:
   id: '${CONNECTOR_ID}'
   log_level: 'info'
@@ -69,8 +71,10 @@ describe("config.yml", () => {
     assert.strictEqual(configuration["S3_INTERVAL"], "30")
     assert.strictEqual(configuration["OPENCTI_TOKEN"], "<redacted>")
     assert.strictEqual(configuration["S3_SECRET_ACCESS_KEY"], "<redacted>")
+    assert.strictEqual(configuration["OPENCTI_CUSTOM_HEADERS"], "<redacted>")
     assert.notInclude(run.stderr(), TOKEN)
     assert.notInclude(run.stderr(), SECRET)
+    assert.notInclude(run.stderr(), GATEWAY_KEY)
     assert.strictEqual(run.logs().filter((log) => log.message === "Effective configuration").length, 1)
   })
 
