@@ -2,31 +2,54 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
-import { runConnector } from "./app/runConnector.js"
+import { fromVariables } from "./app/ConnectorChoice.js"
+import { runConnector, startLogger } from "./app/runConnector.js"
 import { exitOnSecondSignal, teardown } from "./app/shutdown.js"
-import { layerProcess } from "./config/ConfigSource.js"
+import { layerProcess, makeConfigSource } from "./config/ConfigSource.js"
+import type { ConfigFile } from "./config/ConfigSource.js"
+import type { EffectiveConfiguration } from "./config/EffectiveConfiguration.js"
 import type { OpenCtiConfig } from "./config/OpenCtiConfig.js"
 
 /** What a connector's App module exports: its program and the configuration that program needs. */
 interface ConnectorApp<R> {
   readonly run: Effect.Effect<void, unknown, OpenCtiConfig | R>
-  readonly ConfigLayer: Layer.Layer<OpenCtiConfig | R, unknown>
+  readonly ConfigLayer: Layer.Layer<OpenCtiConfig | EffectiveConfiguration | R, unknown, ConfigFile>
   readonly connectorDefaults: { readonly name: string }
 }
 
-// Each command loads only its own connector's modules: a process runs one connector. Its configuration
-// is read from the environment and config.yml only then, so that --help needs neither.
-const connectorCommand = <R>(name: string, description: string, load: () => Promise<ConnectorApp<R>>) =>
-  Command.make(name, {}, () =>
-    Effect.flatMap(Effect.promise(load), (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, layerProcess), app.connectorDefaults.name))
-  ).pipe(Command.withDescription(description))
+// Each connector loads only its own modules: a process runs one connector. Its configuration is read
+// from the environment and config.yml only then, so that --help needs neither.
+const runApp = <R>(load: () => Promise<ConnectorApp<R>>) =>
+  Effect.flatMap(Effect.promise(load), (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, layerProcess), app.connectorDefaults.name))
 
-const s3Import = connectorCommand("s3-import", "Import STIX bundles from S3 prefixes into OpenCTI", () => import("./s3-import/S3ImportApp.js"))
-const streamExport = connectorCommand("stream-export", "Export an OpenCTI live stream to MinIO/S3 or a directory as numbered NDJSON objects", () => import("./stream-export/StreamExportApp.js"))
-const streamImport = connectorCommand("stream-import", "Import a stream exporter's objects, in order, into OpenCTI's queue", () => import("./stream-import/StreamImportApp.js"))
+const connectors = {
+  "s3-import": {
+    description: "Import STIX bundles from S3 prefixes into OpenCTI",
+    run: runApp(() => import("./s3-import/S3ImportApp.js"))
+  },
+  "stream-export": {
+    description: "Export an OpenCTI live stream to MinIO/S3 or a directory as numbered NDJSON objects",
+    run: runApp(() => import("./stream-export/StreamExportApp.js"))
+  },
+  "stream-import": {
+    description: "Import a stream exporter's objects, in order, into OpenCTI's queue",
+    run: runApp(() => import("./stream-import/StreamImportApp.js"))
+  }
+}
 
-Command.make("opencti-s3-connectors").pipe(
-  Command.withSubcommands([s3Import, streamExport, streamImport]),
+/** Without a command, the connector the environment (over config.yml) asks for, as the Python images are run. */
+const fromTheEnvironment = makeConfigSource(process.env).pipe(
+  Effect.flatMap((source) => fromVariables(source.variables, connectors)),
+  Effect.tapError((error) => Effect.logError(error.message)),
+  Effect.provide(Layer.unwrap(startLogger("opencti-s3-connectors"))),
+  Effect.flatMap((command) => connectors[command].run)
+)
+
+Command.make("opencti-s3-connectors", {}, () => fromTheEnvironment).pipe(
+  Command.withDescription("Runs the connector named by the command, or without one the connector the environment asks for"),
+  Command.withSubcommands(Object.entries(connectors).map(([name, connector]) =>
+    Command.make(name, {}, () => connector.run).pipe(Command.withDescription(connector.description))
+  )),
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),
   (program) => Effect.scoped(Effect.andThen(exitOnSecondSignal, program)),

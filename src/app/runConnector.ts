@@ -1,5 +1,6 @@
 import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
 import { GlobalFlag } from "effect/cli"
+import { EffectiveConfiguration } from "../config/EffectiveConfiguration.js"
 import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
 import * as ConnectorLogger from "../logging/ConnectorLogger.js"
 
@@ -22,25 +23,32 @@ const logEnd = (cause: Cause.Cause<unknown>) => {
 }
 
 /**
+ * The logger of what happens before a connector's configuration is read (the choice of connector, its
+ * configuration errors): the format the environment asks for, at info or the CLI's --log-level.
+ */
+export const startLogger = (name: string) =>
+  Effect.gen(function*() {
+    const flagLevel = Option.flatten(yield* Effect.serviceOption(GlobalFlag.LogLevel))
+    const json = yield* Effect.orElseSucceed(openCtiSettings({ name, scope: [] }).jsonLogging.read, () => true)
+    return ConnectorLogger.layer({ name, level: Option.getOrElse(flagLevel, () => "Info" as const), json })
+  })
+
+/**
  * Runs a connector program with the logger its configuration asks for (the CLI's --log-level, when
- * given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
+ * given, wins over CONNECTOR_LOG_LEVEL), after logging its effective configuration. A failure is
+ * logged once, before the process exits non-zero.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
-  config: Layer.Layer<OpenCtiConfig | Exclude<R, OpenCtiConfig>, unknown>,
+  config: Layer.Layer<OpenCtiConfig | EffectiveConfiguration | Exclude<R, OpenCtiConfig>, unknown>,
   fallbackName: string
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const flagLevel = Option.flatten(yield* Effect.serviceOption(GlobalFlag.LogLevel))
-    // Configuration errors happen before the connector's own logger exists: until then, the format is
-    // the one the environment asks for.
-    const json = yield* Effect.orElseSucceed(openCtiSettings({ name: fallbackName, scope: [] }).jsonLogging.read, () => true)
-    const context = yield* Layer.build(config).pipe(
-      Effect.tapCause(logEnd),
-      Effect.provide(ConnectorLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const), json }))
-    )
+    // Configuration errors happen before the connector's own logger exists.
+    const context = yield* Layer.build(config).pipe(Effect.tapCause(logEnd), Effect.provide(yield* startLogger(fallbackName)))
     const openCti = Context.get(context, OpenCtiConfig)
-    return yield* program.pipe(
+    return yield* Effect.andThen(EffectiveConfiguration.log, program).pipe(
       Effect.tapCause(logEnd),
       Effect.provide(context),
       Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))

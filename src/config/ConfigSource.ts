@@ -1,5 +1,6 @@
-import { ConfigProvider, Effect, Predicate } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Predicate } from "effect"
 import { readFile } from "node:fs/promises"
+import { dirname, resolve } from "node:path"
 import { ConfigurationError } from "./Setting.js"
 
 /**
@@ -19,7 +20,18 @@ export const flattenYaml = (document: unknown): Record<string, string> => {
   return flat
 }
 
-const readYaml = (path: string, required: boolean): Effect.Effect<Record<string, string>, ConfigurationError> =>
+/** The `config.yml` a connector read, if any: logged at start-up with the effective configuration. */
+export class ConfigFile extends Context.Service<ConfigFile, { readonly path: Option.Option<string> }>()("opencti-connectors/config/ConfigFile") {}
+
+/**
+ * The image's app directory, where the Python images read their `config.yml` (next to the sources):
+ * the directory above the running script's (`/app` for `/app/dist/main.js`). Taken from the script
+ * rather than from this module, whose place in the bundle is the bundler's choice.
+ */
+export const appDirectory = (): string => resolve(dirname(process.argv[1] ?? "."), "..")
+
+/** The file's variables; none when it does not exist and is not `required`. */
+const readYaml = (path: string, required: boolean): Effect.Effect<Option.Option<Record<string, string>>, ConfigurationError> =>
   Effect.tryPromise({
     try: async () => {
       const text = await readFile(path, "utf8")
@@ -29,27 +41,56 @@ const readYaml = (path: string, required: boolean): Effect.Effect<Record<string,
     },
     catch: (cause) => cause
   }).pipe(
+    Effect.map(Option.some),
     Effect.catch((cause) =>
       !required && Predicate.hasProperty(cause, "code") && cause.code === "ENOENT"
-        ? Effect.succeed({})
+        ? Effect.succeedNone
         : Effect.fail(new ConfigurationError({ variable: "CONFIG_FILE", message: `CONFIG_FILE: cannot read ${path}: ${String(cause)}` }))
     )
   )
 
-/**
- * The environment over `config.yml` (path from `CONFIG_FILE`, default `./config.yml`, optional unless
- * named): a variable set in the environment wins; an empty one counts as unset.
- */
-export const makeConfigProvider = (env: Record<string, string | undefined>): Effect.Effect<ConfigProvider.ConfigProvider, ConfigurationError> =>
+/** The first of `paths` that exists (all of them required when there is one), with its variables. */
+const firstFile = (paths: ReadonlyArray<string>, required: boolean) =>
   Effect.gen(function*() {
-    const named = env["CONFIG_FILE"]?.trim()
-    const fromFile = yield* readYaml(named || "config.yml", Boolean(named))
-    const fromEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""))
-    return ConfigProvider.fromEnvRecord({ ...fromFile, ...fromEnv })
+    for (const path of paths) {
+      const variables = yield* readYaml(path, required)
+      if (Option.isSome(variables)) return Option.some({ path, variables: variables.value })
+    }
+    return Option.none<{ readonly path: string; readonly variables: Record<string, string> }>()
   })
 
-/** The ConfigProvider of a running connector: the process environment over `config.yml`. */
-export const layerProcess = ConfigProvider.layer(makeConfigProvider(process.env))
+export interface ConfigSource {
+  /** The variables: the environment's set ones over the file's. */
+  readonly variables: Record<string, string>
+  readonly provider: ConfigProvider.ConfigProvider
+  /** The `config.yml` read, if any. */
+  readonly file: Option.Option<string>
+}
 
-/** A ConfigProvider from explicit variables only, for tests and embedded runs. */
-export const layerRecord = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))
+/**
+ * The environment over a `config.yml`: the one `CONFIG_FILE` names (an error if it cannot be read),
+ * else the first that exists of `config.yml` in the working directory and in the app directory. A
+ * variable set in the environment wins; an empty one counts as unset.
+ */
+export const makeConfigSource = (env: Record<string, string | undefined>, appDir: string = appDirectory()): Effect.Effect<ConfigSource, ConfigurationError> =>
+  Effect.gen(function*() {
+    const named = env["CONFIG_FILE"]?.trim()
+    const found = yield* (named
+      ? firstFile([named], true)
+      : firstFile([...new Set([resolve("config.yml"), resolve(appDir, "config.yml")])], false))
+    const fromFile = Option.match(found, { onNone: () => ({}), onSome: (file) => file.variables })
+    const fromEnv: Record<string, string> = {}
+    for (const [name, value] of Object.entries(env)) if (value !== undefined && value.trim() !== "") fromEnv[name] = value
+    const variables = { ...fromFile, ...fromEnv }
+    return { variables, provider: ConfigProvider.fromEnvRecord(variables), file: Option.map(found, (file) => file.path) }
+  })
+
+const layerFrom = (source: Effect.Effect<ConfigSource, ConfigurationError>) =>
+  Layer.unwrap(Effect.map(source, ({ file, provider }) => Layer.merge(ConfigProvider.layer(provider), Layer.succeed(ConfigFile, { path: file }))))
+
+/** The configuration of a running connector: the process environment over `config.yml`. */
+export const layerProcess = layerFrom(makeConfigSource(process.env))
+
+/** A configuration from explicit variables only, for tests and embedded runs. */
+export const layerRecord = (env: Record<string, string>) =>
+  Layer.merge(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)), Layer.succeed(ConfigFile, { path: Option.none() }))

@@ -8,14 +8,21 @@ export type QueueProtocol = "amqp" | "api"
 
 const logLevels = { debug: "Debug", info: "Info", warn: "Warn", warning: "Warn", error: "Error" } as const satisfies Record<string, LogLevel.LogLevel>
 
+/** What a connector's defaults differ in; the log level is pycti's `error` unless the connector says otherwise. */
+export interface ConnectorDefaults {
+  readonly name: string
+  readonly scope: ReadonlyArray<string>
+  readonly logLevel?: keyof typeof logLevels
+}
+
 /** The variables every connector reads, with the defaults of the connector that uses them. */
-export const openCtiSettings = (defaults: { readonly name: string; readonly scope: ReadonlyArray<string> }) => ({
+export const openCtiSettings = (defaults: ConnectorDefaults) => ({
   url: Setting.url("OPENCTI_URL"),
   token: Setting.redacted("OPENCTI_TOKEN"),
   connectorId: Setting.uuid("CONNECTOR_ID", "a UUID identifying this connector, such as 2f0c7a3e-6d1b-4c55-9f3e-0a8e4c1d2b3a"),
   connectorName: Setting.string("CONNECTOR_NAME", { default: defaults.name }),
   scope: Setting.list("CONNECTOR_SCOPE", defaults.scope),
-  logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], "error"),
+  logLevel: Setting.oneOf("CONNECTOR_LOG_LEVEL", ["debug", "info", "warn", "warning", "error"], defaults.logLevel ?? "error"),
   runAndTerminate: Setting.boolean("CONNECTOR_RUN_AND_TERMINATE", false),
   queueProtocol: Setting.oneOf("CONNECTOR_QUEUE_PROTOCOL", ["amqp", "api"], "amqp"),
   queryAliasLimit: Setting.integer("OPENCTI_QUERY_ALIAS_LIMIT", { default: 2, min: 1 }),
@@ -24,7 +31,8 @@ export const openCtiSettings = (defaults: { readonly name: string; readonly scop
   metricsNamespace: Setting.string("CONNECTOR_METRICS_NAMESPACE", { default: "" }),
   metricsSubsystem: Setting.string("CONNECTOR_METRICS_SUBSYSTEM", { default: "" }),
   sslVerify: Setting.booleanOrText("OPENCTI_SSL_VERIFY", true, "the path of a PEM CA bundle"),
-  customHeaders: Setting.optionalString("OPENCTI_CUSTOM_HEADERS"),
+  // Redacted: gateways in front of the platform are often opened with a key in a header.
+  customHeaders: Setting.optionalRedacted("OPENCTI_CUSTOM_HEADERS"),
   jsonLogging: Setting.boolean("OPENCTI_JSON_LOGGING", true)
 })
 
@@ -104,7 +112,7 @@ export interface OpenCtiConfigShape {
 
 /** How a connector reaches and identifies itself to the OpenCTI platform. */
 export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigShape>()("opencti-connectors/config/OpenCtiConfig") {
-  static readonly layer = (connector: { readonly type: ConnectorType; readonly name: string; readonly scope: ReadonlyArray<string> }) =>
+  static readonly layer = (connector: ConnectorDefaults & { readonly type: ConnectorType }) =>
     Layer.effect(
       OpenCtiConfig,
       Effect.gen(function*() {
@@ -116,7 +124,7 @@ export class OpenCtiConfig extends Context.Service<OpenCtiConfig, OpenCtiConfigS
         return OpenCtiConfig.of({
           ...rest,
           tls: yield* readTlsVerification(sslVerify),
-          customHeaders: yield* readCustomHeaders(customHeaders),
+          customHeaders: yield* readCustomHeaders(Option.map(customHeaders, Redacted.value)),
           metricsPrefix: [metricsNamespace, metricsSubsystem].filter((part) => part.length > 0).join("_"),
           url: values.url.href.replace(/\/+$/, ""),
           connectorType: connector.type,

@@ -5,6 +5,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
+import * as HelperMetrics from "./HelperMetrics.js"
 
 const healthRoutes = (connectorId: string) =>
   HttpRouter.use((router) =>
@@ -24,6 +25,7 @@ export const layer = Layer.unwrap(
     const config = yield* OpenCtiConfig
     yield* Connector
     if (config.metricsPort === 0) return Layer.empty
+    if (config.exposeMetrics) yield* HelperMetrics.initial
     const metrics = config.exposeMetrics
       ? PrometheusMetrics.layerHttp({ path: "/metrics", ...(config.metricsPrefix === "" ? {} : { prefix: config.metricsPrefix }) })
       : Layer.empty

@@ -2,6 +2,7 @@ import { Context, Effect, Layer, Metric, Option, Result, Schedule, Semaphore, St
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import { parseBundle } from "../stix/Bundle.js"
 import { StateStore } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
@@ -168,7 +169,8 @@ export class S3Importer extends Context.Service<S3Importer, {
 
       const cycle = Metric.update(ImportMetrics.cycles, 1).pipe(
         Effect.andThen(Effect.forEach(config.prefixes, importPrefix, { discard: true })),
-        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1))
+        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1)),
+        HelperMetrics.asRun
       )
 
       return S3Importer.of({

@@ -2,6 +2,7 @@ import { Duration, Effect, Layer, Option, Schedule } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import { countPing } from "../ops/HelperMetrics.js"
 import { makeStateStore, parseState, StateStore } from "./StateStore.js"
 import type { ConnectorState } from "./StateStore.js"
 
@@ -21,7 +22,7 @@ export const layer = Layer.effect(
     const openCti = yield* OpenCti
     const registration = yield* Connector
     const push = Effect.fn("PlatformStateStore.push")(function*(state: Option.Option<ConnectorState>) {
-      return parseState(yield* openCti.ping(JSON.stringify(Option.getOrNull(state))))
+      return parseState(yield* countPing(openCti.ping(JSON.stringify(Option.getOrNull(state)))))
     })
     const made = yield* makeStateStore(parseState(registration.connectorState), push)
 

@@ -12,6 +12,7 @@ export type StorageTarget =
 export interface MinioValues {
   readonly endpoint: Option.Option<string>
   readonly port: Option.Option<number>
+  readonly region: string
   readonly secure: boolean
   readonly certCheck: boolean
   readonly accessKey: Option.Option<string>
@@ -53,7 +54,7 @@ export const chooseTarget = (directoryVariable: string, directory: Option.Option
   return Effect.map(endpointUrl(minio.endpoint.value, minio.port, minio.secure), (endpoint) => ({
     _tag: "S3",
     options: {
-      region: "us-east-1",
+      region: minio.region,
       endpoint: Option.some(endpoint),
       accessKeyId: minio.accessKey,
       secretAccessKey: minio.secretKey,

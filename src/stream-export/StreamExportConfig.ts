@@ -20,6 +20,7 @@ export const streamExportSettings = {
   queueSize: Setting.integer("QUEUE_SIZE", { default: 1000, min: 1 }),
   endpoint: Setting.optionalString("MINIO_ENDPOINT"),
   port: Setting.optionalInteger("MINIO_PORT", 1),
+  region: Setting.string("MINIO_REGION", { default: "us-east-1" }),
   bucket: Setting.optionalString("MINIO_BUCKET"),
   folder: Setting.optionalString("MINIO_FOLDER"),
   accessKey: Setting.optionalString("MINIO_ACCESS_KEY"),

@@ -11,6 +11,7 @@ export const streamImportSettings = {
   perfectSync: Setting.boolean("PERFECT_SYNC", false),
   endpoint: Setting.optionalString("MINIO_ENDPOINT"),
   port: Setting.optionalInteger("MINIO_PORT", 1),
+  region: Setting.string("MINIO_REGION", { default: "us-east-1" }),
   srcPath: Setting.optionalString("MINIO_SRC_PATH"),
   dstPath: Setting.optionalString("MINIO_DST_PATH"),
   bucket: Setting.optionalString("MINIO_BUCKET"),

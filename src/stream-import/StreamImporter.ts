@@ -3,6 +3,7 @@ import { AmqpPublisher } from "../amqp/AmqpPublisher.js"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { Connector } from "../connector/Connector.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import * as HelperMetrics from "../ops/HelperMetrics.js"
 import { StateStore } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
 import { makeImportMetrics } from "./ImportMetrics.js"
@@ -151,7 +152,7 @@ export class StreamImporter extends Context.Service<StreamImporter, {
         yield* Effect.forEach(plan.success.imported, (object) => moveImported(object, work), { discard: true })
         yield* Effect.reduce(plan.success.pending, () => progress, (current, object) => importObject(object, work, current))
         yield* work.complete
-      }))
+      })).pipe(HelperMetrics.asRun)
 
       // The importer may start before the exporter's first write, or before the first transfer: both places are made ready.
       const start = Effect.forEach([source.bucket, done.bucket], (bucket) => storage.ensureBucket(bucket).pipe(inPhase("bucket", bucket)), { discard: true }).pipe(

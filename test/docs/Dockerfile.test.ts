@@ -1,57 +1,59 @@
 import { assert, describe, it } from "vitest"
-import { readFileSync } from "node:fs"
+import { dockerfileStages, execForm, targetInstructions } from "../support/Dockerfile.js"
+import type { Stage } from "../support/Dockerfile.js"
 
-/** The Dockerfile's instructions, continuation lines joined, comments dropped. */
-const instructions = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8")
-  .replace(/\\\n/g, " ")
-  .split("\n")
-  .map((line) => line.trim())
-  .filter((line) => line.length > 0 && !line.startsWith("#"))
-  .map((line) => {
-    const [keyword = "", ...rest] = line.split(/\s+/)
-    return { keyword: keyword.toUpperCase(), args: rest.join(" ") }
-  })
-
-const all = (keyword: string) => instructions.filter((instruction) => instruction.keyword === keyword)
-const stages = all("FROM")
-const finalStageStart = instructions.lastIndexOf(stages[stages.length - 1] ?? { keyword: "", args: "" })
-const finalStage = instructions.slice(finalStageStart)
+const stages = dockerfileStages()
+const stageNames = new Set(stages.flatMap((stage) => (stage.name === undefined ? [] : [stage.name])))
+const imageStages = stages.filter((stage) => !stageNames.has(stage.base))
+const defaultTarget: Stage = stages[stages.length - 1] ?? { base: "", name: undefined, instructions: [] }
+const targets = stages.filter((stage) => stageNames.has(stage.base))
+const runtimeOf = (target: Stage) => targetInstructions(stages, target)
 
 describe("Dockerfile", () => {
-  it("is multi-stage, every stage on a pinned Node.js LTS (even major) image", () => {
-    assert.isAtLeast(stages.length, 2)
-    for (const stage of stages) {
-      const image = /^(?:--platform=\S+\s+)?node:(\d+)[-\w.]*/.exec(stage.args)
-      assert.isNotNull(image, `FROM ${stage.args}`)
-      assert.strictEqual(Number(image?.[1]) % 2, 0, `FROM ${stage.args} is not an LTS line`)
-      assert.notInclude(stage.args, ":latest")
+  it("is multi-stage, every stage built on an image on a pinned Node.js LTS (even major) image", () => {
+    assert.isAtLeast(imageStages.length, 2)
+    for (const stage of imageStages) {
+      const image = /^node:(\d+)[-\w.]*/.exec(stage.base)
+      assert.isNotNull(image, `FROM ${stage.base}`)
+      assert.strictEqual(Number(image?.[1]) % 2, 0, `FROM ${stage.base} is not an LTS line`)
+      assert.notInclude(stage.base, ":latest")
     }
   })
 
-  it("runs the bundle: the runtime stage copies dist/ from the build and no node_modules, and installs nothing", () => {
-    const copies = finalStage.filter((instruction) => instruction.keyword === "COPY")
+  it("runs the bundle: the runtime copies dist/ from the build and no node_modules, and installs nothing", () => {
+    const runtime = runtimeOf(defaultTarget)
+    const copies = runtime.filter((instruction) => instruction.keyword === "COPY")
     assert.isTrue(copies.some((copy) => /--from=\S+ .*\/app\/dist /.test(copy.args)), "dist/ comes from the build stage")
     assert.isFalse(copies.some((copy) => copy.args.includes("node_modules")))
-    assert.isFalse(finalStage.some((instruction) => instruction.keyword === "RUN" && /npm (ci|install)/.test(instruction.args)))
+    assert.isFalse(runtime.some((instruction) => instruction.keyword === "RUN" && /npm (ci|install)/.test(instruction.args)))
   })
 
-  it("runs as a non-root user", () => {
-    const users = finalStage.filter((instruction) => instruction.keyword === "USER")
-    assert.isAtLeast(users.length, 1)
-    assert.notMatch(users[users.length - 1]?.args ?? "root", /^(root|0)(:|$)/)
+  it("runs every target as a non-root user, with a health check", () => {
+    for (const target of [defaultTarget, ...targets]) {
+      const runtime = runtimeOf(target)
+      const user = runtime.filter((instruction) => instruction.keyword === "USER").at(-1)?.args ?? "root"
+      assert.notMatch(user, /^(root|0)(:|$)/, `target ${target.name}`)
+      const healthcheck = runtime.filter((instruction) => instruction.keyword === "HEALTHCHECK").at(-1)?.args ?? ""
+      assert.include(healthcheck, "/healthz")
+      assert.match(healthcheck, /CMD \[/)
+    }
   })
 
-  it("starts the CLI in exec form, s3-import by default, with a health check", () => {
-    assert.strictEqual(all("ENTRYPOINT").at(-1)?.args, "[\"node\", \"dist/main.js\"]")
-    assert.strictEqual(all("CMD").at(-1)?.args, "[\"s3-import\"]")
-    const healthcheck = all("HEALTHCHECK").at(-1)?.args ?? ""
-    assert.include(healthcheck, "/healthz")
-    assert.match(healthcheck, /CMD \[/)
+  it("starts the CLI in exec form: by default without a command (the environment chooses), one target per connector with its command", () => {
+    assert.deepStrictEqual(execForm(runtimeOf(defaultTarget), "ENTRYPOINT"), ["node", "dist/main.js"])
+    assert.isUndefined(execForm(runtimeOf(defaultTarget), "CMD"))
+    const connectorTargets = targets.filter((target) => target !== defaultTarget)
+    assert.includeMembers(connectorTargets.map((target) => target.name), ["s3-import", "stream-export"])
+    for (const target of connectorTargets) {
+      assert.deepStrictEqual(execForm(runtimeOf(target), "ENTRYPOINT"), ["node", "dist/main.js"])
+      assert.deepStrictEqual(execForm(runtimeOf(target), "CMD"), [target.name ?? ""])
+    }
   })
 
   it("fetches nothing with ADD and keeps apt installs minimal", () => {
-    assert.deepStrictEqual(all("ADD"), [])
-    for (const run of all("RUN").filter((instruction) => instruction.args.includes("apt-get install"))) {
+    const all = stages.flatMap((stage) => stage.instructions)
+    assert.deepStrictEqual(all.filter((instruction) => instruction.keyword === "ADD"), [])
+    for (const run of all.filter((instruction) => instruction.keyword === "RUN" && instruction.args.includes("apt-get install"))) {
       assert.include(run.args, "--no-install-recommends")
     }
   })

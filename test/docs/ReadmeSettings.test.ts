@@ -13,7 +13,7 @@ import { readmeTable } from "./readmeTables.js"
 const defaults = (settings: ReadonlyArray<Setting<unknown>>): Map<string, string> =>
   new Map(settings.map((setting) => [setting.name, setting.defaultText]))
 
-const connectorSpecific = new Set(["CONNECTOR_NAME", "CONNECTOR_SCOPE"])
+const connectorSpecific = new Set(["CONNECTOR_NAME", "CONNECTOR_SCOPE", "CONNECTOR_LOG_LEVEL"])
 
 const tables: ReadonlyArray<readonly [string, Map<string, string>]> = [
   ["common", new Map([

@@ -184,11 +184,24 @@ describe("node dist/main.js s3-import", () => {
       const base = `http://127.0.0.1:${port}`
       assert.strictEqual((await fetch(`${base}/healthz`)).status, 200)
       assert.include(await (await fetch(`${base}/readyz`)).text(), connectorId)
-      const metrics = await (await fetch(`${base}/metrics`)).text()
+      // A ping is counted once its answer is read: scrape until the count is the stand-in's (the heartbeat pings at start).
+      const pingsAnswered = () => openCti.connectors.get(connectorId)?.pings.length ?? 0
+      const pingsCounted = (text: string) => Number(/^opencti_ping_api_total (\d+)$/m.exec(text)?.[1])
+      let metrics = ""
+      await waitFor(() => pingsAnswered() >= 1, 10_000, "the first ping")
+      for (const deadline = Date.now() + 10_000; pingsCounted(metrics) !== pingsAnswered() && Date.now() < deadline;) {
+        metrics = await (await fetch(`${base}/metrics`)).text()
+      }
+      assert.strictEqual(pingsCounted(metrics), pingsAnswered())
       assert.match(metrics, /^opencti_s3_files_imported_total 2$/m)
       assert.match(metrics, /^opencti_s3_files_deleted_total 2$/m)
       assert.match(metrics, /^opencti_bundles_sent_total 2$/m)
       assert.match(metrics, /^opencti_runs_total 1$/m)
+      assert.match(metrics, /^opencti_ping_api_errors_total 0$/m)
+      // Between two cycles the connector is idle, as pycti's state enum shows it.
+      assert.match(metrics, /^opencti_state\{state="idle"\} 1$/m)
+      assert.match(metrics, /^opencti_state\{state="running"\} 0$/m)
+      assert.match(metrics, /^opencti_state\{state="stopped"\} 0$/m)
     } finally {
       run.child.kill("SIGTERM")
       assert.strictEqual((await run.exited).code, 0, run.stderr())

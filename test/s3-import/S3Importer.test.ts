@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option } from "effect"
+import { Effect, Fiber, Layer, Metric, Option } from "effect"
 import type { Duration } from "effect"
 import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
@@ -117,6 +117,19 @@ const readConfig = (env: Record<string, string>) =>
   Effect.provide(S3ImportConfig, S3ImportConfig.layer.pipe(Layer.provide(layerRecord({ ...baseEnv, ...env }))))
 
 const ops = (world: World) => world.openCti.calls.map((call) => call.op)
+
+/** The state enum and the cycle counters of the metric registry in context. */
+const helperMetrics = Effect.map(Metric.snapshot, (metrics) => {
+  const value = (id: string, state?: string) => {
+    const metric = metrics.find((metric) => metric.id === id && metric.attributes?.["state"] === state)
+    return metric?.type === "Gauge" ? Number(metric.state.value) : metric?.type === "Counter" ? Number(metric.state.count) : undefined
+  }
+  return {
+    state: ["idle", "running", "stopped"].filter((state) => value("state", state) === 1),
+    runs: value("runs_total"),
+    errors: value("errors_total")
+  }
+})
 
 describe("S3Importer", () => {
   it.effect("imports every file of every prefix in key order, deletes it, and closes one work per prefix", () => {
@@ -478,5 +491,30 @@ describe("S3Importer", () => {
       yield* (yield* S3Importer).run
       assert.deepStrictEqual(pushedBundleIds(world), ["bundle--1"])
     }).pipe(Effect.provide(world.layer))
+  })
+
+  it.effect("is running during a cycle and idle after it, in pycti's state enum, and counts its cycles and failed ones", () => {
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI" })
+    world.openCti.pushDelay = "1 second"
+    world.openCti.failPushNumber = 2
+    world.put("ACI_TI/1.json", bundle("1"))
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const importer = yield* S3Importer
+        const fiber = yield* Effect.forkChild(importer.cycle)
+        // The first push waits on the clock: the cycle is under way.
+        yield* clock.sleeping()
+        assert.deepStrictEqual(yield* helperMetrics, { state: ["running"], runs: 1, errors: undefined })
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(fiber)
+        assert.deepStrictEqual(yield* helperMetrics, { state: ["idle"], runs: 1, errors: undefined })
+
+        world.put("ACI_TI/2.json", bundle("2"))
+        const failing = yield* Effect.forkChild(importer.cycle)
+        yield* clock.sleeping()
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.await(failing)
+        assert.deepStrictEqual(yield* helperMetrics, { state: ["idle"], runs: 2, errors: 1 })
+      }).pipe(Effect.provide(world.layer), Effect.provideService(Metric.MetricRegistry, new Map())))
   })
 })

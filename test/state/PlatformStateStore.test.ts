@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Metric, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { layerRecord } from "../../src/config/ConfigSource.js"
 import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
@@ -18,8 +18,13 @@ const makeLayer = (fake: PlatformStub, env: Record<string, string> = {}) =>
     Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "c1c1c1c1-0000-4000-8000-000000000001", ...env }))
   )
 
-const pings = (fake: PlatformStub) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
+/** The ping counters of the metric registry in context. */
+const counts = Effect.map(Metric.snapshot, (metrics) =>
+  Object.fromEntries(metrics.flatMap((metric) =>
+    metric.type === "Counter" && (metric.id === "ping_api_total" || metric.id === "ping_api_errors_total") ? [[metric.id, Number(metric.state.count)]] : []
+  )))
 
+const pings = (fake: PlatformStub) => fake.calls.flatMap((call) => (call.op === "ping" ? [call.state] : []))
 
 describe("PlatformStateStore", () => {
   // `clock.sleeping()`: the heartbeat has pinged and waits for the clock again.
@@ -86,6 +91,22 @@ describe("PlatformStateStore", () => {
         assert.strictEqual(clock.pending(), 0)
         assert.deepStrictEqual(pings(fake), [])
       }).pipe(Effect.provide(makeLayer(fake, { CONNECTOR_RUN_AND_TERMINATE: "true" }))))
+  })
+
+  it.effect("counts the pings that reach the platform and those that fail, as pycti's ping_api_total and ping_api_errors_total", () => {
+    const fake = makePlatformStub()
+    fake.failingPings = 2
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        yield* StateStore
+        yield* clock.sleeping()
+        for (let beat = 0; beat < 3; beat++) {
+          yield* TestClock.adjust("40 seconds")
+          yield* clock.sleeping()
+        }
+        assert.lengthOf(pings(fake), 4)
+        assert.deepStrictEqual(yield* counts, { ping_api_total: 2, ping_api_errors_total: 2 })
+      }).pipe(Effect.provide(makeLayer(fake)), Effect.provideService(Metric.MetricRegistry, new Map())))
   })
   it("reads every empty spelling of the platform's state as no state", () => {
     for (const text of [null, "", "null", "{}", "[]", "42", "not json"]) assert.isTrue(Option.isNone(parseState(text)), String(text))

@@ -18,6 +18,7 @@ describe("StreamExportConfig", () => {
     Effect.gen(function*() {
       const config = yield* read(required)
       assert.deepStrictEqual(s3Options(config).endpoint, Option.some("http://minio"))
+      assert.strictEqual(s3Options(config).region, "us-east-1")
       assert.deepStrictEqual([s3Options(config).forcePathStyle, s3Options(config).verifyTls], [true, true])
       assert.strictEqual(config.folder, "")
       assert.deepStrictEqual(

@@ -44,6 +44,7 @@ describe("StreamExporter", () => {
       assert.strictEqual(first.type, "delete")
       assert.strictEqual(first.version, "4")
       assert.deepStrictEqual(first.data.extensions[OPENCTI_EXTENSION].files.map((file: { data?: string }) => file.data), ["aGVsbG8=", "d29ybGQ=", undefined])
+      // pycti's import reads the extension's list; the reference exporter's copy in data.files is never read.
       assert.isUndefined(first.data.files)
       assert.isUndefined(first.previous_standard)
       assert.strictEqual(second.type, "update")

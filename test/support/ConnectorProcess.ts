@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { waitFor } from "./waiting.js"
 
 const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
 
@@ -25,13 +26,15 @@ export interface ConnectorRun {
 }
 
 /**
- * Starts the built CLI (`node dist/main.js <command> <flags>`) with exactly `env` (plus PATH), as a
- * container would run it. Build first (`npm run build`).
+ * Starts `argv` (`node` is this Node.js) in `cwd` with exactly `env` (plus PATH, and the operations
+ * server off unless `env` says otherwise), as a container would run it.
  */
-export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun => {
-  const child = spawn(process.execPath, [mainScript, command, ...flags], {
+export const startProcess = (argv: ReadonlyArray<string>, env: Record<string, string>, cwd?: string): ConnectorRun => {
+  const [program = "node", ...args] = argv
+  const child = spawn(program === "node" ? process.execPath : program, args, {
     env: { PATH: process.env["PATH"] ?? "", CONNECTOR_METRICS_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd })
   })
   let stdout = ""
   let stderr = ""
@@ -52,6 +55,10 @@ export const startConnector = (command: string, env: Record<string, string>, fla
   return { child, exited, stdout: () => stdout, stderr: () => stderr, logs }
 }
 
+/** Starts the built CLI (`node dist/main.js <command> <flags>`). Build first (`npm run build`). */
+export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun =>
+  startProcess(["node", mainScript, command, ...flags], env)
+
 /** Runs the CLI to its end (killing it after `timeoutMs`). */
 export const runConnector = async (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = [], timeoutMs = 120_000) => {
   const run = startConnector(command, env, flags)
@@ -61,5 +68,17 @@ export const runConnector = async (command: string, env: Record<string, string>,
     return { ...exit, stdout: run.stdout(), stderr: run.stderr(), logs: run.logs() }
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** Waits until `done` holds or the process ends by itself, then stops it (SIGTERM) and waits for its exit. */
+export const stopWhen = async (run: ConnectorRun, done: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
+  let ended = false
+  void run.exited.then(() => (ended = true))
+  try {
+    await waitFor(() => ended || done(), timeoutMs, what)
+  } finally {
+    run.child.kill("SIGTERM")
+    await run.exited
   }
 }

@@ -24,6 +24,8 @@ export interface PlatformStub {
   connectorState: string | null
   /** The platform's answer to the next ping instead of the echo of the sent state (a reset from the UI). */
   nextPingAnswer?: string | null
+  /** How many of the next pings fail (each recorded), with an error no retry clears. */
+  failingPings?: number
   readonly layer: Layer.Layer<OpenCti, never, OpenCtiConfig>
 }
 
@@ -67,6 +69,10 @@ export const makePlatformStub = (): PlatformStub => {
         return Effect.sync(() => {
           const state = String(variables["state"])
           stub.calls.push({ op: "ping", state })
+          if ((stub.failingPings ?? 0) > 0) {
+            stub.failingPings = (stub.failingPings ?? 0) - 1
+            return Response.json({ errors: [{ message: "Connector not found", extensions: { code: "UNKNOWN_ERROR" } }] })
+          }
           if (stub.nextPingAnswer !== undefined) {
             stub.connectorState = stub.nextPingAnswer
             delete stub.nextPingAnswer
