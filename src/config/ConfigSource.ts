@@ -36,8 +36,9 @@ const readYaml = (path: string, required: boolean): Effect.Effect<Option.Option<
     try: async () => {
       const text = await readFile(path, "utf8")
       // The YAML parser is loaded only when there is a file to parse: most deployments set variables only.
-      const { parse } = await import("yaml")
-      return flattenYaml(parse(text))
+      // `yaml` is a CommonJS module: its exports are the module's default in a bundle as in Node.
+      const yaml = (await import("yaml")).default
+      return flattenYaml(yaml.parse(text))
     },
     catch: (cause) => cause
   }).pipe(
