@@ -2,6 +2,7 @@ import { Cause, Context, Effect, Layer, Option, Predicate } from "effect"
 import { GlobalFlag } from "effect/cli"
 import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
 import * as ConnectorLogger from "../logging/ConnectorLogger.js"
+import { exitPastDeadline } from "./shutdown.js"
 
 /**
  * Logs how a connector ended: a stop, or one line naming what failed (its message, the tagged fields
@@ -24,6 +25,7 @@ const logEnd = (cause: Cause.Cause<unknown>) => {
 /**
  * Runs a connector program with the logger its configuration asks for (the CLI's --log-level, when
  * given, wins over CONNECTOR_LOG_LEVEL). A failure is logged once, before the process exits non-zero.
+ * A stop by signal has CONNECTOR_SHUTDOWN_TIMEOUT_SEC to finish.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
@@ -40,7 +42,7 @@ export const runConnector = <E, R>(
       Effect.provide(ConnectorLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const), json }))
     )
     const openCti = Context.get(context, OpenCtiConfig)
-    return yield* program.pipe(
+    return yield* Effect.andThen(exitPastDeadline(openCti.shutdownTimeout), program).pipe(
       Effect.tapCause(logEnd),
       Effect.provide(context),
       Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))

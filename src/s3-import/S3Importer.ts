@@ -2,6 +2,7 @@ import { Context, Effect, Layer, Metric, Option, Result, Schedule, Stream } from
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import { Progress } from "../ops/Progress.js"
 import { parseBundle } from "../stix/Bundle.js"
 import { StateStore } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
@@ -42,6 +43,7 @@ export class S3Importer extends Context.Service<S3Importer, {
       const state = yield* StateStore
       const bucket = config.bucket
       const openCti = yield* OpenCti
+      const progress = yield* Progress
       const finishConcurrency = config.deleteAfterImport ? deletesInFlight : 1
 
       /** Parses, transforms and sends one file (nothing when no object is left); gives the file back for its finish. */
@@ -53,6 +55,7 @@ export class S3Importer extends Context.Service<S3Importer, {
         const workId = yield* work.id
         yield* sender.send(toSend.value, workId).pipe(inPhase("send", location))
         yield* Metric.update(ImportMetrics.bundlesSent, 1)
+        yield* progress.advance
         return object
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
@@ -69,6 +72,7 @@ export class S3Importer extends Context.Service<S3Importer, {
         }
         yield* work.fileImported
         yield* Metric.update(ImportMetrics.filesImported, 1)
+        yield* progress.advance
         yield* Effect.logDebug("File imported")
       }, Effect.uninterruptible, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
@@ -76,7 +80,7 @@ export class S3Importer extends Context.Service<S3Importer, {
       const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
         const listed = storage.list(bucket, prefix).pipe(
           Stream.filter((object) => !isFolderMarker(object)),
-          Stream.tap(() => Metric.update(ImportMetrics.filesListed, 1)),
+          Stream.tap(() => Effect.andThen(Metric.update(ImportMetrics.filesListed, 1), progress.advance)),
           Stream.mapError((error) => importError("list", { bucket, prefix }, error))
         )
         if (config.deleteAfterImport) return listed
@@ -98,7 +102,7 @@ export class S3Importer extends Context.Service<S3Importer, {
           Stream.mapEffect((object) =>
             storage.get(bucket, object.key).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
-              Effect.tap((bytes) => Metric.update(ImportMetrics.bytesRead, bytes.byteLength)),
+              Effect.tap((bytes) => Effect.andThen(Metric.update(ImportMetrics.bytesRead, bytes.byteLength), progress.advance)),
               Effect.map((bytes) => [object, bytes] as const)
             ), { concurrency: prefetch }),
           Stream.mapEffect(([object, bytes]) => sendObject(prefix, object, bytes, work)),
@@ -116,9 +120,11 @@ export class S3Importer extends Context.Service<S3Importer, {
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
       }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))
 
+      // A cycle is work in progress; the wait between cycles is not.
       const cycle = Metric.update(ImportMetrics.cycles, 1).pipe(
         Effect.andThen(Effect.forEach(config.prefixes, importPrefix, { discard: true })),
-        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1))
+        Effect.tapError(() => Metric.update(ImportMetrics.errors, 1)),
+        progress.active
       )
 
       return S3Importer.of({

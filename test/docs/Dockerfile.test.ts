@@ -49,6 +49,10 @@ describe("Dockerfile", () => {
     assert.match(healthcheck, /CMD \[/)
   })
 
+  it("turns on the health endpoints its health check asks, which are off outside the image", () => {
+    assert.isTrue(finalStage.some((instruction) => instruction.keyword === "ENV" && /(^|\s)CONNECTOR_EXPOSE_HEALTH=true(\s|$)/.test(instruction.args)))
+  })
+
   it("fetches nothing with ADD and keeps apt installs minimal", () => {
     assert.deepStrictEqual(all("ADD"), [])
     for (const run of all("RUN").filter((instruction) => instruction.args.includes("apt-get install"))) {
