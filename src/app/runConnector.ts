@@ -10,16 +10,11 @@ import { exitPastDeadline } from "./shutdown.js"
  */
 const logEnd = (cause: Cause.Cause<unknown>) => {
   if (Cause.hasInterruptsOnly(cause)) return Effect.logInfo("Connector stopped")
-  const error = Cause.findErrorOption(cause)
-  const message = Option.match(error, {
-    onNone: () => "stopped by a defect",
-    onSome: (error) => (error instanceof Error ? error.message : String(error))
-  })
-  const attributes = Option.match(Option.filter(error, Predicate.isObject), {
-    onNone: () => ({}),
-    onSome: (error) => Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
-  })
-  return Effect.logError(message, cause).pipe(Effect.annotateLogs(attributes))
+  const error = Cause.squash(cause)
+  const attributes = Predicate.isObject(error)
+    ? Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
+    : {}
+  return Effect.logError(error instanceof Error ? error.message : String(error), cause).pipe(Effect.annotateLogs(attributes))
 }
 
 /**
@@ -38,12 +33,12 @@ export const runConnector = <E, R>(
     // the one the environment asks for.
     const json = yield* Effect.orElseSucceed(openCtiSettings({ name: fallbackName, scope: [] }).jsonLogging.read, () => true)
     const context = yield* Layer.build(config).pipe(
-      Effect.tapCause(logEnd),
+      Effect.onError(logEnd),
       Effect.provide(ConnectorLogger.layer({ name: fallbackName, level: Option.getOrElse(flagLevel, () => "Info" as const), json }))
     )
     const openCti = Context.get(context, OpenCtiConfig)
     return yield* Effect.andThen(exitPastDeadline(openCti.shutdownTimeout), program).pipe(
-      Effect.tapCause(logEnd),
+      Effect.onError(logEnd),
       Effect.provide(context),
       Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))
     )

@@ -20,7 +20,8 @@ export const drainOnInterrupt = <E, R>(
       yield* Deferred.succeed(stop, undefined)
       const drainedExit = yield* Fiber.await(running)
       yield* drained(drainedExit)
-      if (isFailure(drainedExit)) return yield* drainedExit
+      // Raised as a defect: on its way up, past the interruption, a failure would give way to it.
+      if (isFailure(drainedExit)) return yield* Effect.die(Cause.squash(drainedExit.cause))
     })
   )
 
