@@ -39,6 +39,6 @@ const initial: Activity = { active: 0, lastAdvance: 0 }
 export class Progress extends Context.Reference<ProgressShape>("opencti-connectors/ops/Progress", {
   defaultValue: () => make(Ref.makeUnsafe(initial))
 }) {
-  /** A record of its own, for tests that run several connectors in one process. */
-  static readonly layer = Layer.effect(Progress, Effect.map(Ref.make(initial), make))
+  /** A record of its own, for a test. */
+  static readonly layerTest = Layer.effect(Progress, Effect.map(Ref.make(initial), make))
 }
