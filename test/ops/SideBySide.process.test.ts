@@ -2,6 +2,7 @@ import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import type { S3Client } from "@aws-sdk/client-s3"
 import { startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
+import { processRuns } from "../support/ProcessRuns.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { malwareBundle } from "../support/SampleBundles.js"
@@ -16,7 +17,7 @@ const token = "side-by-side-token"
 let s3: S3ServerHandle
 let client: S3Client
 let openCti: OpenCtiStandIn
-const runs: Array<ConnectorRun> = []
+const processes = processRuns()
 
 beforeAll(async () => {
   s3 = await startS3Server()
@@ -24,12 +25,7 @@ beforeAll(async () => {
   openCti = await startOpenCtiStandIn({ token, stream: { heartbeatIntervalMs: 300 } })
 })
 
-afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-    await run.exited
-  }
-})
+afterEach(() => processes.cleanUp())
 
 afterAll(async () => {
   client.destroy()
@@ -57,8 +53,7 @@ const startImport = async (connectorId: string, bucket: string, overrides: Recor
     S3_INTERVAL: "3600",
     ...overrides
   })
-  runs.push(run)
-  return run
+  return processes.track(run)
 }
 
 const cycleDone = (connectorId: string) => () => openCti.works.ofConnector(connectorId).some((work) => work.toProcessed !== undefined)
@@ -69,8 +64,7 @@ describe("connectors side by side on one host", () => {
   it("two imports and an exporter run together with their default settings: none binds a port", async () => {
     const first = await startImport("4a1b2c3d-0000-4000-8000-000000000001", "side-1")
     const second = await startImport("4a1b2c3d-0000-4000-8000-000000000002", "side-2")
-    const exporter = startConnector("stream-export", exporterEnv(openCti, s3, { token, id: "4a1b2c3d-0000-4000-8000-000000000003" }, { CONNECTOR_LOG_LEVEL: "info", CONNECTOR_METRICS_PORT: "" }))
-    runs.push(exporter)
+    const exporter = processes.track(startConnector("stream-export", exporterEnv(openCti, s3, { token, id: "4a1b2c3d-0000-4000-8000-000000000003" }, { CONNECTOR_LOG_LEVEL: "info", CONNECTOR_METRICS_PORT: "" })))
 
     await waitFor(cycleDone("4a1b2c3d-0000-4000-8000-000000000001"), 30_000, "the first import's cycle")
     await waitFor(cycleDone("4a1b2c3d-0000-4000-8000-000000000002"), 30_000, "the second import's cycle")

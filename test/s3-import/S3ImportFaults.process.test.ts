@@ -3,8 +3,8 @@ import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, it } from
 import { setTimeout as sleep } from "node:timers/promises"
 import { startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun, LogLine } from "../support/ConnectorProcess.js"
-import { Fault, startFaultProxy, targetOf } from "../support/FaultProxy.js"
-import type { FaultProxy } from "../support/FaultProxy.js"
+import { Fault } from "../support/FaultProxy.js"
+import { assertStopEndsAtDeadline, faultStarted, processRuns, runEnded, slack } from "../support/ProcessRuns.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { startRabbitMq } from "../support/RabbitMq.js"
@@ -20,17 +20,15 @@ import { freePort } from "../support/waiting.js"
 
 const token = "faults-token"
 const connectorId = "7b1e3c52-9a4d-4f6e-8c2b-1d0f9e8a7c65"
-/** Seconds: the timeouts the runs are given, and the slack a loaded machine may add to a bound. */
+/** Seconds: the timeouts the runs are given. */
 const timeout = 3
-const slack = 15
 
 let s3: S3ServerHandle
 let client: S3Client
 let openCti: OpenCtiStandIn
 let bucket: string
 let bucketCount = 0
-const proxies: Array<FaultProxy> = []
-const runs: Array<ConnectorRun> = []
+const processes = processRuns()
 
 beforeAll(async () => {
   s3 = await startS3Server()
@@ -55,19 +53,9 @@ beforeEach(async () => {
 })
 
 afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-    await run.exited
-  }
-  for (const proxy of proxies.splice(0)) await proxy.close()
+  await processes.cleanUp()
   await openCti.close()
 })
-
-const proxyTo = async (url: string) => {
-  const proxy = await startFaultProxy(targetOf(url))
-  proxies.push(proxy)
-  return proxy
-}
 
 const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
   OPENCTI_URL: openCti.url,
@@ -90,18 +78,7 @@ const env = (overrides: Record<string, string> = {}): Record<string, string> => 
 
 const start = (overrides: Record<string, string>) => {
   const run = startConnector("s3-import", env(overrides))
-  runs.push(run)
-  return run
-}
-
-/** Waits for the fault to start; past 60 s the test fails with the run's logs. */
-const started = (fault: Promise<void>, run: ConnectorRun) =>
-  Promise.race([fault, sleep(60_000).then(() => assert.fail(`the fault never started:\n${run.stderr()}`))])
-
-/** Waits for the run's exit; the seconds it took from `since` (performance.now() milliseconds). */
-const ended = async (run: ConnectorRun, since: number) => {
-  const exit = await run.exited
-  return { ...exit, seconds: (performance.now() - since) / 1000 }
+  return processes.track(run)
 }
 
 const failureLine = (run: ConnectorRun): LogLine | undefined => run.logs().findLast((line) => line.level === "ERROR" && line.attributes?.["phase"] !== undefined)
@@ -121,12 +98,12 @@ const assertFailedOnFileTwo = async (run: ConnectorRun, exit: { readonly code: n
 
 describe("s3-import under faults", () => {
   it("a file whose body stalls mid-way: exit 1 after S3_REQUEST_TIMEOUT_SEC, naming fetch and the file", async () => {
-    const proxy = await proxyTo(s3.endpoint)
+    const proxy = await processes.proxyTo(s3.endpoint)
     const stalled = proxy.inject(Fault.stall(20_000), { when: /GET \/[^ ]*ACI_TI\/2\.json/ })
     const since = performance.now()
     const run = start({ S3_ENDPOINT_URL: proxy.url })
-    await started(stalled, run)
-    const exit = await ended(run, since)
+    await faultStarted(stalled, run)
+    const exit = await runEnded(run, since)
 
     await assertFailedOnFileTwo(run, exit, "fetch", timeout)
     assert.include(String(failureLine(run)?.message), "S3_REQUEST_TIMEOUT_SEC")
@@ -135,22 +112,22 @@ describe("s3-import under faults", () => {
   })
 
   it("a connection reset mid-body: exit 1, naming fetch and the file", async () => {
-    const proxy = await proxyTo(s3.endpoint)
+    const proxy = await processes.proxyTo(s3.endpoint)
     const reset = proxy.inject(Fault.reset(20_000), { when: /GET \/[^ ]*ACI_TI\/2\.json/ })
     const since = performance.now()
     const run = start({ S3_ENDPOINT_URL: proxy.url })
-    await started(reset, run)
-    await assertFailedOnFileTwo(run, await ended(run, since), "fetch", timeout)
+    await faultStarted(reset, run)
+    await assertFailedOnFileTwo(run, await runEnded(run, since), "fetch", timeout)
     assert.deepStrictEqual(pushedNames(), ["marker-one"])
   })
 
   it("a platform that stops answering a push: exit 1 after OPENCTI_REQUEST_TIMEOUT_SEC, naming send and the file", async () => {
-    const proxy = await proxyTo(openCti.url)
+    const proxy = await processes.proxyTo(openCti.url)
     const stalled = proxy.inject(Fault.stall(), { when: /stixBundlePush[\s\S]*marker-two/ })
     const since = performance.now()
     const run = start({ OPENCTI_URL: proxy.url })
-    await started(stalled, run)
-    const exit = await ended(run, since)
+    await faultStarted(stalled, run)
+    const exit = await runEnded(run, since)
 
     await assertFailedOnFileTwo(run, exit, "send", timeout)
     assert.include(String(failureLine(run)?.message), "OPENCTI_REQUEST_TIMEOUT_SEC")
@@ -158,28 +135,22 @@ describe("s3-import under faults", () => {
   })
 
   it("SIGTERM while a fetch is stalled: the stop ends within CONNECTOR_SHUTDOWN_TIMEOUT_SEC, exit 1", async () => {
-    const proxy = await proxyTo(s3.endpoint)
+    const proxy = await processes.proxyTo(s3.endpoint)
     const stalled = proxy.inject(Fault.stall(20_000), { when: /GET \/[^ ]*ACI_TI\/2\.json/ })
     const run = start({ S3_ENDPOINT_URL: proxy.url, S3_REQUEST_TIMEOUT_SEC: "600", CONNECTOR_SHUTDOWN_TIMEOUT_SEC: "2" })
-    await started(stalled, run)
-    const since = performance.now()
-    run.child.kill("SIGTERM")
-    const exit = await ended(run, since)
-
-    assert.strictEqual(exit.code, 1, run.stderr())
-    assert.isBelow(exit.seconds, 2 + slack)
-    assert.isTrue(run.logs().some((line) => String(line.message).startsWith("The stop did not finish within 2s")), run.stderr())
+    await faultStarted(stalled, run)
+    await assertStopEndsAtDeadline(run, 2)
     assert.includeMembers(await keys(), ["ACI_TI/2.json", "ACI_TI/3.json"])
   })
 
   it("SIGTERM, then a failure while draining: exit 1 naming the phase and the file, not a clean stop", async () => {
-    const proxy = await proxyTo(openCti.url)
+    const proxy = await processes.proxyTo(openCti.url)
     const stalled = proxy.inject(Fault.stall(), { when: /stixBundlePush[\s\S]*marker-two/ })
     const run = start({ OPENCTI_URL: proxy.url, CONNECTOR_SHUTDOWN_TIMEOUT_SEC: "60" })
-    await started(stalled, run)
+    await faultStarted(stalled, run)
     const since = performance.now()
     run.child.kill("SIGTERM")
-    await assertFailedOnFileTwo(run, await ended(run, since), "send", timeout)
+    await assertFailedOnFileTwo(run, await runEnded(run, since), "send", timeout)
     assert.isTrue(run.logs().some((line) => line.message === "Files held at stop could not all be imported; they stay in the bucket"))
   })
 })
@@ -191,15 +162,14 @@ describe("s3-import over AMQP under faults", () => {
       await declarePushQueue(broker, connectorId)
       await openCti.close()
       openCti = await startOpenCtiStandIn({ token, rabbitmq: { host: broker.host, port: broker.port, user: broker.user, pass: broker.pass } })
-      const proxy = await proxyTo(`http://${broker.host}:${broker.port}`)
+      const proxy = await processes.proxyTo(`http://${broker.host}:${broker.port}`)
       // The message carries the bundle in base64: file two's long run of "x" reads "eHh4eHh4...".
       const stalled = proxy.inject(Fault.stall(), { when: /(?:eHh4){50}/ })
       const port = await freePort()
       const run = start({ CONNECTOR_QUEUE_PROTOCOL: "amqp", MQ_HOST: proxy.host, MQ_PORT: String(proxy.port), CONNECTOR_EXPOSE_HEALTH: "true", CONNECTOR_METRICS_PORT: String(port) })
-      await started(stalled, run)
+      await faultStarted(stalled, run)
       const since = performance.now()
       const readiness = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status
-      assert.strictEqual(await readiness(), 200, "still within the longest timeout")
       const deadline = performance.now() + (timeout + slack) * 1000
       while ((await readiness()) !== 503) {
         assert.isBelow(performance.now(), deadline, "/readyz reports the stall")
@@ -207,7 +177,7 @@ describe("s3-import over AMQP under faults", () => {
       }
       assert.strictEqual((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, "alive, though not ready")
       // amqplib notices a silent broker after two missed heartbeats of 10 s.
-      await assertFailedOnFileTwo(run, await ended(run, since), "send", 30)
+      await assertFailedOnFileTwo(run, await runEnded(run, since), "send", 30)
     } finally {
       await broker.close()
     }
