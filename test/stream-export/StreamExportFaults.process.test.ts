@@ -5,7 +5,7 @@ import { Fault } from "../support/FaultProxy.js"
 import { assertStopEndsAtDeadline, faultStarted, processRuns, runEnded, slack } from "../support/ProcessRuns.js"
 import { startOpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
-import { syntheticEvents } from "../support/opencti/streamEvents.js"
+import { OPENCTI_EXTENSION, platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
 import { startS3Server } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
 import { waitFor } from "../support/waiting.js"
@@ -74,6 +74,29 @@ describe("stream-export under faults", () => {
     assert.match(String(failure?.attributes?.["key"]), new RegExp(`^${folder}/stream_\\d+_1\\.json$`))
     assert.include(String(failure?.message), "MINIO_REQUEST_TIMEOUT_SEC")
     assert.strictEqual(connectorState(openCti, connectorId).file_count, 0, "the object is not committed")
+  })
+
+  it("a file download the platform never finishes: exit 1 after OPENCTI_REQUEST_TIMEOUT_SEC, naming enrich and the event, nothing exported without it", async () => {
+    await openCti.close()
+    const withFile = {
+      id: "malware--00000000-0000-4000-8000-000000000001",
+      type: "malware",
+      name: "m1",
+      extensions: { [OPENCTI_EXTENSION]: { type: "Malware", files: [{ name: "report.txt", uri: "/storage/get/import/Malware/report.txt", mime_type: "text/plain" }] } }
+    }
+    openCti = await startOpenCtiStandIn({ token, stream: { events: [platformEvent("create", withFile, { id: "1730000000001-0" })], heartbeatIntervalMs: 300 } })
+    openCti.files.put("import/Malware/report.txt", "the report")
+    const platform = await processes.proxyTo(openCti.url)
+    const stalled = platform.inject(Fault.stall(), { when: /GET \/storage\/get\// })
+    const run = start({ OPENCTI_URL: platform.url })
+    await faultStarted(stalled, run)
+    const exit = await runEnded(run, performance.now())
+
+    assert.strictEqual(exit.code, 1, run.stderr())
+    assert.isBelow(exit.seconds, timeout + slack)
+    assert.deepInclude(failureLine(run)?.attributes ?? {}, { phase: "enrich", eventId: "1730000000001-0" }, run.stderr())
+    assert.include(String(failureLine(run)?.message), "OPENCTI_REQUEST_TIMEOUT_SEC")
+    assert.strictEqual(connectorState(openCti, connectorId).file_count, 0)
   })
 
   it("a live stream that goes silent: exit 1 after CONNECTOR_LIVE_STREAM_WATCHDOG_SEC", async () => {
