@@ -4,6 +4,7 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
+import { ConfigurationError } from "../config/Setting.js"
 import { Connector } from "../connector/Connector.js"
 import { Progress } from "./Progress.js"
 
@@ -46,6 +47,14 @@ export const layer = (storageTimeout: Duration.Duration) =>
         : Layer.empty
       return HttpRouter.serve(Layer.mergeAll(healthRoutes(config.connectorId, stallAfter), metrics), { disableLogger: true }).pipe(
         Layer.provide(NodeHttpServer.layer(createServer, { port: config.metricsPort })),
+        Layer.catchTag("ServeError", (error) =>
+          Layer.effectDiscard(Effect.fail(
+            new ConfigurationError({
+              variable: "CONNECTOR_METRICS_PORT",
+              message: `CONNECTOR_METRICS_PORT=${config.metricsPort}: cannot listen (${error.cause instanceof Error ? error.cause.message : String(error.cause)}): ` +
+                "give each connector on this host a port of its own, or 0 to turn the health and metrics server off"
+            })
+          ))),
         Layer.tap(() => Effect.logInfo("Operations server listening").pipe(Effect.annotateLogs({ port: config.metricsPort, metrics: config.exposeMetrics })))
       )
     })

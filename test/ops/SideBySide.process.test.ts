@@ -1,5 +1,7 @@
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import type { S3Client } from "@aws-sdk/client-s3"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { processRuns } from "../support/ProcessRuns.js"
@@ -89,5 +91,20 @@ describe("connectors side by side on one host", () => {
     assert.strictEqual((await fetch(`${base}/metrics`)).status, 404)
     run.child.kill("SIGTERM")
     assert.strictEqual((await run.exited).code, 0, run.stderr())
+  })
+
+  it("with health or metrics exposed, a busy port stops the connector at start-up, naming CONNECTOR_METRICS_PORT", async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, resolve))
+    try {
+      const port = (blocker.address() as AddressInfo).port
+      const run = await startImport("4a1b2c3d-0000-4000-8000-000000000005", "side-busy", { CONNECTOR_EXPOSE_HEALTH: "true", CONNECTOR_METRICS_PORT: String(port) })
+      assert.strictEqual((await run.exited).code, 1, run.stderr())
+      const failure = run.logs().find((line) => line.level === "ERROR")
+      assert.strictEqual(failure?.attributes?.["variable"], "CONNECTOR_METRICS_PORT", run.stderr())
+      assert.include(String(failure?.message), `CONNECTOR_METRICS_PORT=${port}: cannot listen`)
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
   })
 })
