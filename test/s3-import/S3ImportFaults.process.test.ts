@@ -134,6 +134,28 @@ describe("s3-import under faults", () => {
     assert.notInclude(await keys(), "ACI_TI/1.json")
   })
 
+  it("an S3 endpoint that refuses connections: exit 1 naming list, every file kept", async () => {
+    const proxy = await processes.proxyTo(s3.endpoint)
+    await proxy.inject(Fault.refuse)
+    const since = performance.now()
+    const run = start({ S3_ENDPOINT_URL: proxy.url })
+    const exit = await runEnded(run, since)
+
+    assert.strictEqual(exit.code, 1, run.stderr())
+    assert.isBelow(exit.seconds, timeout + slack)
+    assert.deepInclude(failureLine(run)?.attributes ?? {}, { phase: "list", bucket }, run.stderr())
+    assert.lengthOf(await keys(), 3)
+  })
+
+  it("slow but answering endpoints, under their timeouts: every file imported, exit 0", async () => {
+    const [storage, platform] = [await processes.proxyTo(s3.endpoint), await processes.proxyTo(openCti.url)]
+    await Promise.all([storage.inject(Fault.latency(300)), platform.inject(Fault.latency(300))])
+    const run = start({ S3_ENDPOINT_URL: storage.url, OPENCTI_URL: platform.url })
+    assert.strictEqual((await run.exited).code, 0, run.stderr())
+    assert.deepStrictEqual(await keys(), [])
+    assert.deepStrictEqual(pushedNames(), ["marker-one", "marker-two", "marker-three"])
+  })
+
   it("SIGTERM while a fetch is stalled: the stop ends within CONNECTOR_SHUTDOWN_TIMEOUT_SEC, exit 1", async () => {
     const proxy = await processes.proxyTo(s3.endpoint)
     const stalled = proxy.inject(Fault.stall(20_000), { when: /GET \/[^ ]*ACI_TI\/2\.json/ })
