@@ -18,14 +18,18 @@ FROM node:24-bookworm-slim AS runtime
 # A smaller young generation keeps the stream exporter's peak memory near its live data (about 230 MB
 # instead of 260-290 MB for 100,000 events of 1 KB), at no cost in throughput.
 ENV NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=8"
+# The health endpoints are on in the image (its HEALTHCHECK asks them); outside it they are off by
+# default, so that connectors run side by side on one host.
+ENV CONNECTOR_EXPOSE_HEALTH=true
 WORKDIR /app
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 USER node
 EXPOSE 9095
-# Alive while the health server answers; with CONNECTOR_METRICS_PORT=0 (server off) there is nothing to ask.
+# Alive while the health server answers; with the server off (CONNECTOR_METRICS_PORT=0, or neither health
+# nor metrics exposed) there is nothing to ask.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "const port = process.env.CONNECTOR_METRICS_PORT || '9095'; if (port === '0') process.exit(0); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const env = process.env; const on = (name) => /^(true|yes|1)$/i.test(env[name] || ''); const port = env.CONNECTOR_METRICS_PORT || '9095'; if (port === '0' || !(on('CONNECTOR_EXPOSE_HEALTH') || on('CONNECTOR_EXPOSE_METRICS'))) process.exit(0); fetch('http://127.0.0.1:' + port + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/main.js"]
 
 # One target per connector (docker build --target stream-export), each running its connector by default.

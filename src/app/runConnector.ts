@@ -3,6 +3,7 @@ import { GlobalFlag } from "effect/cli"
 import { EffectiveConfiguration } from "../config/EffectiveConfiguration.js"
 import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
 import * as ConnectorLogger from "../logging/ConnectorLogger.js"
+import { exitPastDeadline } from "./shutdown.js"
 
 /**
  * Logs how a connector ended: a stop, or one line naming what failed (its message, the tagged fields
@@ -10,16 +11,11 @@ import * as ConnectorLogger from "../logging/ConnectorLogger.js"
  */
 const logEnd = (cause: Cause.Cause<unknown>) => {
   if (Cause.hasInterruptsOnly(cause)) return Effect.logInfo("Connector stopped")
-  const error = Cause.findErrorOption(cause)
-  const message = Option.match(error, {
-    onNone: () => "stopped by a defect",
-    onSome: (error) => (error instanceof Error ? error.message : String(error))
-  })
-  const attributes = Option.match(Option.filter(error, Predicate.isObject), {
-    onNone: () => ({}),
-    onSome: (error) => Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
-  })
-  return Effect.logError(message, cause).pipe(Effect.annotateLogs(attributes))
+  const error = Cause.squash(cause)
+  const attributes = Predicate.isObject(error)
+    ? Object.fromEntries(Object.entries(error).filter(([name, value]) => name !== "cause" && (Predicate.isString(value) || Predicate.isNumber(value))))
+    : {}
+  return Effect.logError(error instanceof Error ? error.message : String(error), cause).pipe(Effect.annotateLogs(attributes))
 }
 
 /**
@@ -36,7 +32,8 @@ export const startLogger = (name: string) =>
 /**
  * Runs a connector program with the logger its configuration asks for (the CLI's --log-level, when
  * given, wins over CONNECTOR_LOG_LEVEL), after logging its effective configuration. A failure is
- * logged once, before the process exits non-zero.
+ * logged once, before the process exits non-zero. A stop by signal has CONNECTOR_SHUTDOWN_TIMEOUT_SEC
+ * to finish.
  */
 export const runConnector = <E, R>(
   program: Effect.Effect<void, E, R>,
@@ -46,10 +43,10 @@ export const runConnector = <E, R>(
   Effect.scoped(Effect.gen(function*() {
     const flagLevel = Option.flatten(yield* Effect.serviceOption(GlobalFlag.LogLevel))
     // Configuration errors happen before the connector's own logger exists.
-    const context = yield* Layer.build(config).pipe(Effect.tapCause(logEnd), Effect.provide(yield* startLogger(fallbackName)))
+    const context = yield* Layer.build(config).pipe(Effect.onError(logEnd), Effect.provide(yield* startLogger(fallbackName)))
     const openCti = Context.get(context, OpenCtiConfig)
-    return yield* Effect.andThen(EffectiveConfiguration.log, program).pipe(
-      Effect.tapCause(logEnd),
+    return yield* Effect.andThen(exitPastDeadline(openCti.shutdownTimeout), Effect.andThen(EffectiveConfiguration.log, program)).pipe(
+      Effect.onError(logEnd),
       Effect.provide(context),
       Effect.provide(ConnectorLogger.layer({ name: openCti.connectorName, level: Option.getOrElse(flagLevel, () => openCti.logLevel), json: openCti.jsonLogging }))
     )

@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit } from "effect"
 import type { Runtime } from "effect"
 
 /**
@@ -28,3 +28,30 @@ export const exitOnSecondSignal = Effect.acquireRelease(
     for (const signal of signals) process.removeListener(signal, onSignal)
   })
 )
+
+/**
+ * From the first SIGTERM or SIGINT, a stop has `deadline` to drain and close; past it, the process logs
+ * why and exits 1, as a kill would end it (what was in flight is taken up again at the next start).
+ * The listeners and the timer live as long as the enclosing scope.
+ */
+export const exitPastDeadline = (deadline: Duration.Duration) =>
+  Effect.gen(function*() {
+    const signalled = yield* Deferred.make<void>()
+    const onSignal = () => {
+      Deferred.doneUnsafe(signalled, Effect.void)
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        for (const signal of signals) process.on(signal, onSignal)
+      }),
+      () => Effect.sync(() => {
+        for (const signal of signals) process.removeListener(signal, onSignal)
+      })
+    )
+    yield* Effect.forkScoped(Deferred.await(signalled).pipe(
+      Effect.andThen(Effect.sleep(deadline)),
+      Effect.andThen(Effect.logError(`The stop did not finish within ${Duration.format(deadline)} (CONNECTOR_SHUTDOWN_TIMEOUT_SEC): exiting`)),
+      Effect.andThen(Effect.sync(() => process.exit(1)))
+    ))
+  })
+

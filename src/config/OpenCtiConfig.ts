@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import type { LogLevel } from "effect"
+import type { Duration, LogLevel } from "effect"
 import { readFile } from "node:fs/promises"
 import { ConfigurationError, invalid, readSettings, Setting } from "./Setting.js"
 
@@ -26,6 +26,9 @@ export const openCtiSettings = (defaults: ConnectorDefaults) => ({
   runAndTerminate: Setting.boolean("CONNECTOR_RUN_AND_TERMINATE", false),
   queueProtocol: Setting.oneOf("CONNECTOR_QUEUE_PROTOCOL", ["amqp", "api"], "amqp"),
   queryAliasLimit: Setting.integer("OPENCTI_QUERY_ALIAS_LIMIT", { default: 2, min: 1 }),
+  requestTimeout: Setting.seconds("OPENCTI_REQUEST_TIMEOUT_SEC", 300),
+  shutdownTimeout: Setting.seconds("CONNECTOR_SHUTDOWN_TIMEOUT_SEC", 8),
+  exposeHealth: Setting.boolean("CONNECTOR_EXPOSE_HEALTH", false),
   exposeMetrics: Setting.boolean("CONNECTOR_EXPOSE_METRICS", false),
   metricsPort: Setting.integer("CONNECTOR_METRICS_PORT", { default: 9095, min: 0, max: 65535 }),
   metricsNamespace: Setting.string("CONNECTOR_METRICS_NAMESPACE", { default: "" }),
@@ -98,8 +101,14 @@ export interface OpenCtiConfigShape {
   readonly queueProtocol: QueueProtocol
   /** How many times one query field may appear in a document: the platform's batching protection (default 2). */
   readonly queryAliasLimit: number
+  /** The longest an attempt of a platform request (GraphQL or file download) may take, body included. */
+  readonly requestTimeout: Duration.Duration
+  /** The longest a stop asked for by SIGTERM or SIGINT may take before the process exits 1. */
+  readonly shutdownTimeout: Duration.Duration
+  /** Serve `/healthz` and `/readyz` even without metrics. */
+  readonly exposeHealth: boolean
   readonly exposeMetrics: boolean
-  /** The port of the health and metrics server; 0 turns the server off. */
+  /** The port of the health and metrics server, when either is exposed; 0 turns the server off. */
   readonly metricsPort: number
   /** Prefix of every metric name: namespace and subsystem joined with `_`, as pycti does. */
   readonly metricsPrefix: string

@@ -1,4 +1,4 @@
-import { Duration, Effect, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Schedule, Schema } from "effect"
 import { HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
@@ -17,8 +17,6 @@ const Envelope = Schema.Struct({
 })
 const decodeEnvelope = Schema.decodeUnknownEffect(Envelope)
 
-const requestTimeout = Duration.seconds(300)
-
 /** Platform codes that a later attempt can clear (locks and transient storage trouble). */
 const retryableCodes = new Set(["LOCK_ERROR", "DATABASE_ERROR", "INTERNAL_SERVER_ERROR"])
 
@@ -34,13 +32,17 @@ export interface GraphqlTransport {
   readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
 }
 
+/** An attempt past OPENCTI_REQUEST_TIMEOUT_SEC: the platform is stalled, and is not asked again. */
+class AttemptTimedOut extends Data.TaggedError("AttemptTimedOut") {}
+
 /** Attempts after the first one, for network errors, 5xx, 429 and the platform's retryable codes. */
 const retries = 4
 
 /**
  * POST `{url}/graphql` and GET of platform paths through the platform's client (token, custom headers,
  * TLS and proxy settings). Each attempt, from the request to the end of the answer's body, has
- * `requestTimeout`; failures that a retry can clear are retried with backoff, a bounded number of times.
+ * OPENCTI_REQUEST_TIMEOUT_SEC; an attempt past it fails the call (a stalled platform is not asked
+ * again), other failures that a retry can clear are retried with backoff, a bounded number of times.
  * Redirects are not followed: a 3xx is an answer like any other that is not 200.
  */
 export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
@@ -67,15 +69,15 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
               })))
         ),
         // The platform can take long on large bundles; pycti waits 300 s before giving up too.
-        Effect.timeoutOrElse({
-          duration: requestTimeout,
-          orElse: () => Effect.fail(new OpenCtiError({ operation, retryable: true, message: `no answer within ${Duration.format(requestTimeout)}` }))
-        }),
+        Effect.timeoutOrElse({ duration: config.requestTimeout, orElse: () => Effect.fail(new AttemptTimedOut()) }),
         Effect.retry({
-          while: (error: OpenCtiError) => error.retryable,
+          while: (error) => error._tag === "OpenCtiError" && error.retryable,
           schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered),
           times: retries
-        })
+        }),
+        // Transient (a later run may get through), but not asked again now.
+        Effect.catchTag("AttemptTimedOut", () =>
+          Effect.fail(new OpenCtiError({ operation, retryable: true, message: `no complete answer within ${Duration.format(config.requestTimeout)} (OPENCTI_REQUEST_TIMEOUT_SEC)` })))
       )
 
     const execute = <A>(operation: OpenCtiOperation, query: string, variables: Record<string, unknown>, schema: Schema.ConstraintDecoder<A>) =>

@@ -24,6 +24,8 @@ export const ConfigLayer = Layer.mergeAll(
 
 const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3ObjectStorage.layer(config.storage)))
 
+const OpsLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => OpsServer.layer(config.storage.timeout)))
+
 const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : ApiBundleSender.layer)))
 
 /** The importer with every real adapter; needs the platform and the configuration. */
@@ -31,5 +33,5 @@ export const ImporterLayer = S3Importer.layer.pipe(Layer.provide([StorageLayer, 
 
 /** Runs the S3 import until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
 export const run = Effect.flatMap(S3Importer, (importer) => HelperMetrics.untilStopped(importer.run)).pipe(
-  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
+  Effect.provide(Layer.merge(ImporterLayer, OpsLayer).pipe(Layer.provide(Platform.layer)))
 )

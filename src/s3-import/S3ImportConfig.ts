@@ -23,6 +23,7 @@ export const s3ImportSettings = {
   secretAccessKey: Setting.optionalRedacted("S3_SECRET_ACCESS_KEY"),
   forcePathStyle: Setting.optionalBoolean("S3_FORCE_PATH_STYLE"),
   verifyTls: Setting.boolean("S3_VERIFY_TLS", true),
+  requestTimeout: Setting.seconds("S3_REQUEST_TIMEOUT_SEC", 120),
   bucket: Setting.string("S3_BUCKET_NAME", { accepted: "the name of the bucket to import from" }),
   prefixes: Setting.list("S3_BUCKET_PREFIXES", ["ACI_TI", "ACI_Vuln"]),
   author: Setting.optionalString("S3_AUTHOR"),
@@ -81,7 +82,9 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
           secretAccessKey: values.secretAccessKey,
           // S3-compatible servers expect path-style addressing; AWS prefers virtual-hosted buckets.
           forcePathStyle: Option.getOrElse(values.forcePathStyle, () => Option.isSome(values.endpoint)),
-          verifyTls: values.verifyTls
+          verifyTls: values.verifyTls,
+          timeout: values.requestTimeout,
+          timeoutVariable: "S3_REQUEST_TIMEOUT_SEC"
         },
         bucket: values.bucket,
         prefixes: values.prefixes,

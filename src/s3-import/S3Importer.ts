@@ -3,6 +3,7 @@ import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
 import * as HelperMetrics from "../ops/HelperMetrics.js"
+import { Progress } from "../ops/Progress.js"
 import { parseBundle } from "../stix/Bundle.js"
 import { StateStore } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
@@ -49,6 +50,7 @@ export class S3Importer extends Context.Service<S3Importer, {
       const state = yield* StateStore
       const bucket = config.bucket
       const openCti = yield* OpenCti
+      const progress = yield* Progress
       const finishConcurrency = config.deleteAfterImport ? deletesInFlight : 1
 
       /** The bundle to send from the bytes of a file; none when no object is left. Failures are the file's own. */
@@ -70,6 +72,7 @@ export class S3Importer extends Context.Service<S3Importer, {
           const workId = yield* work.id
           yield* sender.send(prepared.success.value, workId).pipe(inPhase("send", location))
           yield* Metric.update(ImportMetrics.bundlesSent, 1)
+          yield* progress.advance
         }
         return { _tag: "Imported", object, version: fetched.version } satisfies Processed
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
@@ -112,13 +115,14 @@ export class S3Importer extends Context.Service<S3Importer, {
         } else {
           yield* Metric.update(ImportMetrics.filesQuarantined, 1)
         }
+        yield* progress.advance
       }, Effect.uninterruptible, (effect, prefix, processed) => Effect.annotateLogs(effect, { prefix, key: processed.object.key }))
 
       /** The objects to import under `prefix`, in the order they must be imported. */
       const pending = (prefix: string): Stream.Stream<ObjectInfo, ImportError> => {
         const listed = storage.list(bucket, prefixFolder(prefix)).pipe(
           Stream.filter((object) => !isFolderMarker(object)),
-          Stream.tap(() => Metric.update(ImportMetrics.filesListed, 1)),
+          Stream.tap(() => Effect.andThen(Metric.update(ImportMetrics.filesListed, 1), progress.advance)),
           Stream.mapError((error) => importError("list", { bucket, prefix }, error))
         )
         if (config.deleteAfterImport) return listed
@@ -149,7 +153,7 @@ export class S3Importer extends Context.Service<S3Importer, {
           Stream.mapEffect((object) =>
             storage.fetch(bucket, object.key, config.maxFileBytes).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
-              Effect.tap((fetched) => Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength)),
+              Effect.tap((fetched) => Effect.andThen(Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength), progress.advance)),
               Effect.map((fetched) => [object, fetched] as const)
             ), { concurrency: prefetch }),
           Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(object.size)))),
@@ -167,9 +171,11 @@ export class S3Importer extends Context.Service<S3Importer, {
         yield* Effect.logInfo("Prefix processed").pipe(Effect.annotateLogs({ files: count }))
       }, (effect, prefix) => Effect.annotateLogs(Effect.scoped(effect), { bucket, prefix }))
 
+      // A cycle is work in progress; the wait between cycles is not.
       const cycle = Metric.update(ImportMetrics.cycles, 1).pipe(
         Effect.andThen(Effect.forEach(config.prefixes, importPrefix, { discard: true })),
         Effect.tapError(() => Metric.update(ImportMetrics.errors, 1)),
+        progress.active,
         HelperMetrics.asRun
       )
 

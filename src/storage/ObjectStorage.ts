@@ -1,4 +1,5 @@
 import { Clock, Context, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import type { Duration } from "effect"
 import { createHash } from "node:crypto"
 
 /** What a listing says of one stored object. */
@@ -20,6 +21,10 @@ export interface S3Options {
   readonly forcePathStyle: boolean
   /** Verify the server's TLS certificate. */
   readonly verifyTls: boolean
+  /** The longest one call may take, from the request to the last byte of the answer, the SDK's retries included. */
+  readonly timeout: Duration.Duration
+  /** The variable that sets `timeout`, named when a call runs past it. */
+  readonly timeoutVariable: string
 }
 
 /** Which stored version of an object a read returned, so that a delete removes that one and no later one. */

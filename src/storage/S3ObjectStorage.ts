@@ -9,7 +9,7 @@ import {
   PutObjectCommand,
   S3Client
 } from "@aws-sdk/client-s3"
-import { Effect, Layer, Option, Predicate, Redacted, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Predicate, Redacted, Stream } from "effect"
 import { HttpsProxyAgent } from "https-proxy-agent"
 import { Agent } from "node:https"
 import { getProxyForUrl } from "proxy-from-env"
@@ -79,11 +79,18 @@ export const layer = (options: S3Options) =>
     Effect.gen(function*() {
       const client = yield* Effect.acquireRelease(Effect.sync(() => makeClient(options)), (client) => Effect.sync(() => client.destroy()))
 
+      // A call past the timeout is interrupted, which aborts its request (and the answer's body with it).
       const call = <A>(operation: StorageOperation, bucket: string, key: string | undefined, run: (signal: AbortSignal) => Promise<A>) =>
         Effect.tryPromise({
           try: run,
           catch: (cause) => new ObjectStorageError({ operation, bucket, key, message: describe(cause), cause })
-        })
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: options.timeout,
+            orElse: () =>
+              Effect.fail(new ObjectStorageError({ operation, bucket, key, message: `no complete answer within ${Duration.format(options.timeout)} (${options.timeoutVariable})` }))
+          })
+        )
 
       const listPage = Effect.fn("S3ObjectStorage.listPage")(function*(bucket: string, prefix: string, token: string | undefined) {
         const page = yield* call("list", bucket, prefix, (abortSignal) =>
@@ -161,19 +168,16 @@ export const layer = (options: S3Options) =>
       })
 
       const ensureBucket = Effect.fn("S3ObjectStorage.ensureBucket")(function*(bucket: string) {
-        yield* Effect.tryPromise({
-          try: (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
-          catch: (cause) => cause
-        }).pipe(
-          Effect.catch((cause) =>
-            isNotFound(cause)
+        yield* call("ensureBucket", bucket, undefined, (abortSignal) => client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal })).pipe(
+          Effect.catch((error) =>
+            isNotFound(error.cause)
               ? call("ensureBucket", bucket, undefined, (abortSignal) =>
                 // Another writer may create it between the look and the creation.
                 client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal }).catch((error: unknown) => {
                   if (Predicate.isError(error) && (error.name === "BucketAlreadyOwnedByYou" || error.name === "BucketAlreadyExists")) return undefined
                   throw error
                 }))
-              : Effect.fail(new ObjectStorageError({ operation: "ensureBucket", bucket, message: describe(cause), cause }))
+              : Effect.fail(error)
           )
         )
       })

@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { Redacted } from "effect"
 import { ConfigurationError, invalid } from "../config/Setting.js"
 import type { S3Options } from "./ObjectStorage.js"
@@ -17,6 +17,8 @@ export interface MinioValues {
   readonly certCheck: boolean
   readonly accessKey: Option.Option<string>
   readonly secretKey: Option.Option<Redacted.Redacted<string>>
+  /** MINIO_REQUEST_TIMEOUT_SEC */
+  readonly requestTimeout: Duration.Duration
 }
 
 /** `MINIO_ENDPOINT` is a host name as the MinIO client takes it; the scheme comes from MINIO_SECURE. */
@@ -59,10 +61,15 @@ export const chooseTarget = (directoryVariable: string, directory: Option.Option
       accessKeyId: minio.accessKey,
       secretAccessKey: minio.secretKey,
       forcePathStyle: true,
-      verifyTls: minio.certCheck
+      verifyTls: minio.certCheck,
+      timeout: minio.requestTimeout,
+      timeoutVariable: "MINIO_REQUEST_TIMEOUT_SEC"
     }
   }))
 }
+
+/** The longest one storage call may take: MINIO_REQUEST_TIMEOUT_SEC for MinIO/S3; a directory is not waited on. */
+export const callTimeout = (target: StorageTarget): Duration.Duration => (target._tag === "S3" ? target.options.timeout : Duration.zero)
 
 /** A folder or key prefix as the connectors use it: `""`, or ending with one `/`. */
 export const normalizeFolder = (folder: Option.Option<string>): string => {

@@ -8,6 +8,7 @@ import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import { callTimeout } from "../storage/StorageTarget.js"
 import { StreamExportConfig, streamExportSettings } from "./StreamExportConfig.js"
 import { StreamExporter } from "./StreamExporter.js"
 
@@ -24,6 +25,8 @@ export const ConfigLayer = Layer.mergeAll(
 const StorageLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) =>
   config.storage._tag === "S3" ? S3ObjectStorage.layer(config.storage.options) : FileSystemObjectStorage.layer))
 
+const OpsLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => OpsServer.layer(callTimeout(config.storage))))
+
 const LiveStreamLayer = Layer.unwrap(Effect.map(StreamExportConfig, (config) => LiveStream.layer(config.liveStream)))
 
 /** The exporter with every real adapter; needs the platform and the configuration. */
@@ -31,5 +34,5 @@ const ExporterLayer = StreamExporter.layer.pipe(Layer.provide([StorageLayer, Liv
 
 /** Runs the stream exporter until it fails or is stopped, next to the operations server. */
 export const run = Effect.flatMap(StreamExporter, (exporter) => HelperMetrics.untilStopped(HelperMetrics.asRun(exporter.run))).pipe(
-  Effect.provide(Layer.merge(ExporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
+  Effect.provide(Layer.merge(ExporterLayer, OpsLayer).pipe(Layer.provide(Platform.layer)))
 )

@@ -27,6 +27,7 @@ export const streamExportSettings = {
   secretKey: Setting.optionalRedacted("MINIO_SECRET_KEY"),
   secure: Setting.boolean("MINIO_SECURE", false),
   certCheck: Setting.boolean("MINIO_CERT_CHECK", true),
+  requestTimeout: Setting.seconds("MINIO_REQUEST_TIMEOUT_SEC", 120),
   writeEvery: Setting.seconds("WRITE_EVERY_SEC", 60),
   maxEvents: Setting.integer("WRITE_MAX_EVENTS", { default: 5000, min: 1 }),
   maxBytes: Setting.integer("WRITE_MAX_BYTES", { default: 32 * 1024 * 1024, min: 1024 }),

@@ -5,6 +5,7 @@ import { LiveStream } from "../opencti/LiveStream.js"
 import type { LiveEvent, LiveStreamError } from "../opencti/LiveStream.js"
 import { compare } from "../opencti/LiveStreamId.js"
 import { OpenCti } from "../opencti/OpenCti.js"
+import { Progress } from "../ops/Progress.js"
 import { StateStore, StateStoreReset } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
 import { batched, wholeBatch } from "./Batching.js"
@@ -37,6 +38,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
       const storage = yield* ObjectStorage
       const state = yield* StateStore
       const liveStream = yield* LiveStream
+      const progress = yield* Progress
       const metrics = makeExportMetrics(openCtiConfig.connectorName)
       const enrich = makeEnricher(yield* OpenCti, { concurrency: config.consumerCount })
       const writer = makeBatchWriter(storage, config, metrics)
@@ -51,7 +53,8 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         Stream.suspend(() => {
           const followed = ExportCursor.trailOf(cursor)
           return events.pipe(
-            Stream.mapArrayEffect(enrich),
+            // Waiting for events is idle (the watchdog bounds it); enriching and writing are work in progress.
+            Stream.mapArrayEffect((events) => progress.active(enrich(events))),
             Stream.filter((line) => followed.add(line.id, line.object)),
             Stream.mapArrayEffect((lines) => Effect.as(metrics.processed(lines), lines))
           )
@@ -69,7 +72,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
         const next = ExportCursor.afterPending(cursor, pending)
         yield* commit(lineage.resets, next)
         return next
-      })
+      }, progress.active)
 
       const writeBatch = (lineage: Lineage) =>
         Effect.fn("StreamExporter.writeBatch")(function*(cursor: ExportCursor.ExportCursor, batch: Batch) {
@@ -83,7 +86,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
             Effect.annotateLogs({ key: pending.key, events: batch.events, bytes: batch.body.byteLength, last_written_msg_id: batch.trail.last })
           )
           return next
-        })
+        }, progress.active)
 
       /**
        * Writes again a pending object that is not in the folder whole (moved away, never written, or cut short):
@@ -124,7 +127,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
       /** One export from the state as read after `resets` resets, until it fails, stops, or the state is reset. */
       const exportSince = (lineage: Lineage) =>
         Effect.scoped(Effect.gen(function*() {
-          const start = yield* startCursor(config, storage, state, commit, { resets: lineage.resets, written: yield* Ref.get(lineage.written) })
+          const start = yield* progress.active(startCursor(config, storage, state, commit, { resets: lineage.resets, written: yield* Ref.get(lineage.written) }))
           yield* Ref.update(lineage.written, (written) => Math.max(written, start.cursor.fileCount))
           // A reset seen by a heartbeat ends this export at once; the events it holds are dropped, not written.
           const resetSeen = state.awaitReset(lineage.resets).pipe(Effect.andThen(Effect.fail(new StateStoreReset({ message: "the connector state was reset on the platform" }))))

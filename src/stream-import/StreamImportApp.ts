@@ -8,6 +8,7 @@ import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as FileSystemObjectStorage from "../storage/FileSystemObjectStorage.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
+import { callTimeout } from "../storage/StorageTarget.js"
 import { StreamImportConfig, streamImportSettings } from "./StreamImportConfig.js"
 import { StreamImporter } from "./StreamImporter.js"
 
@@ -23,10 +24,12 @@ export const ConfigLayer = Layer.merge(
 const StorageLayer = Layer.unwrap(Effect.map(StreamImportConfig, (config) =>
   config.storage._tag === "S3" ? S3ObjectStorage.layer(config.storage.options) : FileSystemObjectStorage.layer))
 
+const OpsLayer = Layer.unwrap(Effect.map(StreamImportConfig, (config) => OpsServer.layer(callTimeout(config.storage))))
+
 /** The importer with every real adapter; needs the platform and the configuration. */
 export const ImporterLayer = StreamImporter.layer.pipe(Layer.provide([StorageLayer, RegisteredPublisher.layer, PlatformStateStore.layer]))
 
 /** Runs the stream importer until a cycle fails (or once, with CONNECTOR_RUN_AND_TERMINATE), next to the operations server. */
 export const run = Effect.flatMap(StreamImporter, (importer) => HelperMetrics.untilStopped(importer.run)).pipe(
-  Effect.provide(Layer.merge(ImporterLayer, OpsServer.layer).pipe(Layer.provide(Platform.layer)))
+  Effect.provide(Layer.merge(ImporterLayer, OpsLayer).pipe(Layer.provide(Platform.layer)))
 )

@@ -19,6 +19,7 @@ export const streamImportSettings = {
   bucketDone: Setting.optionalString("MINIO_BUCKET_DONE"),
   accessKey: Setting.optionalString("MINIO_ACCESS_KEY"),
   secretKey: Setting.optionalRedacted("MINIO_SECRET_KEY"),
+  requestTimeout: Setting.seconds("MINIO_REQUEST_TIMEOUT_SEC", 120),
   secure: Setting.boolean("MINIO_SECURE", true),
   certCheck: Setting.boolean("MINIO_CERT_CHECK", true),
   directory: Setting.optionalString("IMPORT_DIRECTORY"),

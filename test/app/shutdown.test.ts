@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Duration, Effect, Exit } from "effect"
+import { TestClock } from "effect/testing"
 import { vi } from "vitest"
-import { exitOnSecondSignal, teardown } from "../../src/app/shutdown.js"
+import { exitOnSecondSignal, exitPastDeadline, teardown } from "../../src/app/shutdown.js"
 
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   let code = -1
@@ -27,6 +28,26 @@ describe("shutdown", () => {
           assert.strictEqual(exit.mock.calls.length, 0)
           process.emit("SIGINT")
           assert.deepStrictEqual(exit.mock.calls, [[130]])
+        }))
+        assert.strictEqual(process.listenerCount("SIGTERM"), 0)
+      } finally {
+        exit.mockRestore()
+      }
+    }))
+
+  it.effect("a stop that outlasts its deadline ends the process with 1", () =>
+    Effect.gen(function*() {
+      const exit = vi.spyOn(process, "exit").mockImplementation(() => undefined as never)
+      try {
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* exitPastDeadline(Duration.seconds(8))
+          yield* TestClock.adjust(Duration.seconds(60))
+          assert.strictEqual(exit.mock.calls.length, 0, "no deadline before a signal")
+          process.emit("SIGTERM")
+          yield* TestClock.adjust(Duration.seconds(7))
+          assert.strictEqual(exit.mock.calls.length, 0)
+          yield* TestClock.adjust(Duration.seconds(1))
+          assert.deepStrictEqual(exit.mock.calls, [[1]])
         }))
         assert.strictEqual(process.listenerCount("SIGTERM"), 0)
       } finally {

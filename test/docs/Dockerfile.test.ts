@@ -50,6 +50,10 @@ describe("Dockerfile", () => {
     }
   })
 
+  it("turns on the health endpoints its health check asks, which are off outside the image", () => {
+    assert.isTrue(runtimeOf(defaultTarget).some((instruction) => instruction.keyword === "ENV" && /(^|\s)CONNECTOR_EXPOSE_HEALTH=true(\s|$)/.test(instruction.args)))
+  })
+
   it("fetches nothing with ADD and keeps apt installs minimal", () => {
     const all = stages.flatMap((stage) => stage.instructions)
     assert.deepStrictEqual(all.filter((instruction) => instruction.keyword === "ADD"), [])

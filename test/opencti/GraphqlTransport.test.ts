@@ -7,7 +7,7 @@ import { OpenCtiConfig } from "../../src/config/OpenCtiConfig.js"
 import { makeGraphqlTransport } from "../../src/opencti/GraphqlTransport.js"
 
 /** A transport on a platform that answers each request with the next of `answers` (the last one repeats). */
-const transportAnswering = (answers: ReadonlyArray<() => Response>) => {
+const transportAnswering = (answers: ReadonlyArray<() => Response>, settings: Record<string, string> = {}) => {
   const requests: Array<string> = []
   const http = Layer.succeed(HttpClient.HttpClient, HttpClient.make((request, url) => {
     requests.push(`${request.method} ${url.href} ${request.headers["authorization"]}`)
@@ -15,7 +15,7 @@ const transportAnswering = (answers: ReadonlyArray<() => Response>) => {
     return Effect.succeed(HttpClientResponse.fromWeb(request, answer()))
   }))
   const config = OpenCtiConfig.layer({ type: "STREAM", name: "Test", scope: ["stream"] }).pipe(
-    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test/base", OPENCTI_TOKEN: "secret", CONNECTOR_ID: "0d4a0c2e-3e0e-4a8e-9d55-1f6b7f6c1b21" }))
+    Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test/base", OPENCTI_TOKEN: "secret", CONNECTOR_ID: "0d4a0c2e-3e0e-4a8e-9d55-1f6b7f6c1b21", ...settings }))
   )
   return { requests, transport: Effect.flatMap(OpenCtiConfig, makeGraphqlTransport).pipe(Effect.provide(Layer.merge(config, http))) }
 }
@@ -55,14 +55,26 @@ describe("GraphqlTransport", () => {
       assert.deepStrictEqual([error.status, error.retryable, missing.requests.length], [404, false, 1])
     }))
 
-  it.effect("times out a body that stops coming, and retries it like any attempt", () =>
+  it.effect("fails a body that stops coming after OPENCTI_REQUEST_TIMEOUT_SEC, without asking a stalled platform again", () =>
     Effect.gen(function*() {
       const { requests, transport } = transportAnswering([stalledBody])
       const { download } = yield* transport
       const fetched = yield* Effect.forkChild(Effect.flip(download("/storage/get/a")))
       yield* TestClock.adjust("1 hour")
       const error = yield* Fiber.join(fetched)
-      assert.strictEqual(error.message, "no answer within 5m")
-      assert.strictEqual(requests.length, 5)
+      assert.strictEqual(error.message, "no complete answer within 5m (OPENCTI_REQUEST_TIMEOUT_SEC)")
+      assert.isTrue(error.retryable, "transient: the exporter stops rather than skip a file")
+      assert.strictEqual(requests.length, 1)
+    }))
+
+  it.effect("takes its timeout from OPENCTI_REQUEST_TIMEOUT_SEC", () =>
+    Effect.gen(function*() {
+      const { transport } = transportAnswering([stalledBody], { OPENCTI_REQUEST_TIMEOUT_SEC: "7" })
+      const { download } = yield* transport
+      const fetched = yield* Effect.forkChild(Effect.flip(download("/storage/get/a")))
+      yield* TestClock.adjust("6 seconds")
+      assert.isUndefined(fetched.pollUnsafe())
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Fiber.join(fetched)).message, "no complete answer within 7s (OPENCTI_REQUEST_TIMEOUT_SEC)")
     }))
 })

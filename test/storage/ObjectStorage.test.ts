@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Stream } from "effect"
+import { Duration, Effect, Option, Redacted, Stream } from "effect"
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -27,7 +27,9 @@ const adapters = {
       accessKeyId: Option.some(s3.accessKeyId),
       secretAccessKey: Option.some(Redacted.make(s3.secretAccessKey)),
       forcePathStyle: true,
-      verifyTls: true
+      verifyTls: true,
+      timeout: Duration.seconds(30),
+      timeoutVariable: "MINIO_REQUEST_TIMEOUT_SEC"
     }),
     source: "source",
     done: "done"
