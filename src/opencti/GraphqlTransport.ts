@@ -1,4 +1,4 @@
-import { Data, Duration, Effect, Schedule, Schema } from "effect"
+import { Data, Duration, Effect, Schedule, Schema, Stream } from "effect"
 import { HttpClientRequest } from "effect/http"
 import type { HttpClientResponse } from "effect/http"
 import type { OpenCtiConfigShape } from "../config/OpenCtiConfig.js"
@@ -29,7 +29,8 @@ export interface GraphqlTransport {
     schema: Schema.ConstraintDecoder<A>
   ) => Effect.Effect<A, OpenCtiError>
   /** GET of a platform path (e.g. `/storage/get/...`) with the same authentication, as bytes. */
-  readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
+  /** A file of the platform, refused (not retried) past `maxBytes`: its size is known only from the platform. */
+  readonly download: (path: string, maxBytes: number) => Effect.Effect<Uint8Array, OpenCtiError>
 }
 
 /** An attempt past OPENCTI_REQUEST_TIMEOUT_SEC: the platform is stalled, and is not asked again. */
@@ -102,12 +103,29 @@ export const makeGraphqlTransport = (config: OpenCtiConfigShape) =>
           })
         )).pipe(Effect.withSpan(`OpenCti.${operation}`))
 
-    const download = (path: string) =>
-      exchange("download", HttpClientRequest.get(path), (response) =>
-        Effect.mapError(response.arrayBuffer, (error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message, cause: error }))).pipe(
-          Effect.map((buffer) => new Uint8Array(buffer)),
-          Effect.withSpan("OpenCti.download", { attributes: { path } })
-        )
+    const tooLarge = (path: string, bytes: string, maxBytes: number) =>
+      new OpenCtiError({ operation: "download", retryable: false, message: `${path} is ${bytes} bytes, over the limit of ${maxBytes} bytes (EXPORT_MAX_FILE_BYTES)` })
+
+    /** The body, read as it comes and given up once past `maxBytes`, whatever the headers announced. */
+    const readBounded = (path: string, response: HttpClientResponse.HttpClientResponse, maxBytes: number) => {
+      const announced = Number(response.headers["content-length"])
+      if (announced > maxBytes) return Effect.fail(tooLarge(path, String(announced), maxBytes))
+      return response.stream.pipe(
+        Stream.mapError((error) => new OpenCtiError({ operation: "download", retryable: true, message: error.message, cause: error })),
+        Stream.runFoldEffect(() => ({ parts: new Array<Uint8Array>(), bytes: 0 }), (body, part) => {
+          body.bytes += part.byteLength
+          if (body.bytes > maxBytes) return Effect.fail(tooLarge(path, `more than ${maxBytes}`, maxBytes))
+          body.parts.push(part)
+          return Effect.succeed(body)
+        }),
+        Effect.map((body): Uint8Array => Buffer.concat(body.parts, body.bytes))
+      )
+    }
+
+    const download = (path: string, maxBytes: number) =>
+      exchange("download", HttpClientRequest.get(path), (response) => readBounded(path, response, maxBytes)).pipe(
+        Effect.withSpan("OpenCti.download", { attributes: { path } })
+      )
 
     return { execute, download } satisfies GraphqlTransport
   })

@@ -74,7 +74,8 @@ export class OpenCti extends Context.Service<OpenCti, {
   /** The abstracts among these that some note on the platform already has. */
   readonly existingNoteAbstracts: (abstracts: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, OpenCtiError>
   /** Downloads a file the platform serves under `/storage/get/...`. */
-  readonly download: (path: string) => Effect.Effect<Uint8Array, OpenCtiError>
+  /** A file of the platform; larger than `maxBytes`, it is refused as it arrives (not retried). */
+  readonly download: (path: string, maxBytes: number) => Effect.Effect<Uint8Array, OpenCtiError>
 }>()("opencti-connectors/opencti/OpenCti") {
   /** Over the HttpClient in context: the platform's (PlatformHttp) in production. */
   static readonly layer = Layer.effect(

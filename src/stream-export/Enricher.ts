@@ -25,11 +25,12 @@ const allLines = (steps: Arr.NonEmptyReadonlyArray<ExportLine | PreparedEvent>):
  * Only a file that is gone (404) is exported without its content, with a warning. Any other answer
  * (401, 403, a redirect, which is not followed, a 5xx still failing after the retries) or no answer at
  * all stops the exporter before the event, so that nothing is exported incomplete in silence; the
- * restart resumes before it.
+ * restart resumes before it. So does a file larger than `maxFileBytes` (EXPORT_MAX_FILE_BYTES): it is
+ * refused as it arrives, before its content is held whole.
  */
-export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly concurrency: number }) => {
+export const makeEnricher = (openCti: OpenCti["Service"], options: { readonly concurrency: number; readonly maxFileBytes: number }) => {
   const fetchFile = (path: string, eventId: string) =>
-    openCti.download(path).pipe(
+    openCti.download(path, options.maxFileBytes).pipe(
       Effect.map((bytes) => Option.some(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"))),
       Effect.catch((error) =>
         error.status === 404

@@ -17,6 +17,8 @@ export const streamExportSettings = {
   withInferences: Setting.boolean("CONNECTOR_LIVE_STREAM_WITH_INFERENCES", false),
   watchdog: Setting.seconds("CONNECTOR_LIVE_STREAM_WATCHDOG_SEC", 60),
   consumerCount: Setting.integer("CONNECTOR_CONSUMER_COUNT", { default: 1, min: 1, max: 64 }),
+  // Inlined as base64, a file must stay under V8's longest string (about 2^29 characters).
+  maxFileBytes: Setting.integer("EXPORT_MAX_FILE_BYTES", { default: 100 * 1024 * 1024, min: 1, max: 400_000_000 }),
   queueSize: Setting.integer("QUEUE_SIZE", { default: 1000, min: 1 }),
   endpoint: Setting.optionalString("MINIO_ENDPOINT"),
   port: Setting.optionalInteger("MINIO_PORT", 1),
@@ -43,6 +45,8 @@ export interface StreamExportConfigShape {
   readonly liveStream: LiveStreamOptions
   readonly firstStart: FirstStart
   readonly consumerCount: number
+  /** The largest file inlined into a line (EXPORT_MAX_FILE_BYTES); a larger one stops the exporter before its event. */
+  readonly maxFileBytes: number
   readonly writeEvery: Duration.Duration
   readonly maxEvents: number
   readonly maxBytes: number
@@ -99,6 +103,7 @@ export class StreamExportConfig extends Context.Service<StreamExportConfig, Stre
           recoverUntil
         },
         consumerCount: values.consumerCount,
+        maxFileBytes: values.maxFileBytes,
         writeEvery: values.writeEvery,
         maxEvents: values.maxEvents,
         maxBytes: values.maxBytes

@@ -40,7 +40,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
       const liveStream = yield* LiveStream
       const progress = yield* Progress
       const metrics = makeExportMetrics(openCtiConfig.connectorName)
-      const enrich = makeEnricher(yield* OpenCti, { concurrency: config.consumerCount })
+      const enrich = makeEnricher(yield* OpenCti, { concurrency: config.consumerCount, maxFileBytes: config.maxFileBytes })
       const writer = makeBatchWriter(storage, config, metrics)
       const commit = makeCommitter(state, metrics)
 

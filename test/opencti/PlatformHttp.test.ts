@@ -28,7 +28,7 @@ describe("PlatformHttp", () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
       const layer = OpenCti.layer.pipe(Layer.provide(PlatformHttp.layer), Layer.provide(config({ OPENCTI_URL: url })))
       const openCti = Context.get(yield* Layer.build(layer), OpenCti)
-      const error = yield* Effect.flip(openCti.download("/storage/get/import/a.txt"))
+      const error = yield* Effect.flip(openCti.download("/storage/get/import/a.txt", 1024))
       assert.deepStrictEqual([error.status, error.retryable], [302, false])
       assert.deepStrictEqual(requested, ["/storage/get/import/a.txt"])
     }))

@@ -27,7 +27,7 @@ const enricherAnswering = (answer: () => Response) =>
       Layer.provide(layerRecord({ OPENCTI_URL: "http://opencti.test", OPENCTI_TOKEN: "token", CONNECTOR_ID: "0d4a0c2e-3e0e-4a8e-9d55-1f6b7f6c1b21" }))
     )
     const openCti = Context.get(yield* Layer.build(OpenCti.layerTest(() => Effect.sync(answer)).pipe(Layer.provide(config))), OpenCti)
-    return makeEnricher(openCti, { concurrency: 1 })
+    return makeEnricher(openCti, { concurrency: 1, maxFileBytes: 16 })
   })
 
 const filesOf = (line: { readonly head: string; readonly tail: string }) =>
@@ -55,5 +55,13 @@ describe("Enricher", () => {
       const error = yield* Effect.flip(enrich([event]))
       assert.deepStrictEqual([error._tag, error.phase, error.eventId, error.key], ["StreamExportError", "enrich", event.id, "/storage/get/import/a.txt"])
       assert.include(error.message, `HTTP ${status}`)
+    }))
+
+  it.effect("stops before the event on a file larger than EXPORT_MAX_FILE_BYTES", () =>
+    Effect.gen(function*() {
+      const enrich = yield* enricherAnswering(() => new Response("more than sixteen bytes"))
+      const error = yield* Effect.flip(enrich([event]))
+      assert.deepStrictEqual([error.phase, error.eventId, error.key], ["enrich", event.id, "/storage/get/import/a.txt"])
+      assert.include(error.message, "over the limit of 16 bytes (EXPORT_MAX_FILE_BYTES)")
     }))
 })
