@@ -127,7 +127,11 @@ const sweep = (options: { readonly seed: number; readonly rounds: number; readon
       }
 
       const expected = expectedEvents(standIn, source.snapshot)
+      const connections = standIn.stream.connections.length
       const last = yield* exporterProcess(env)
+      // The killed runs may have written everything already: the last one is stopped only once it reads
+      // the stream, not before it has set up its signal handling.
+      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count > connections || last.child.exitCode !== null)
       yield* waitUntil(Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => {
         const lastId = expected.at(-1)?.split(" ")[0]
         return state?.last_written_msg_id === lastId && state?.pending_object === undefined
