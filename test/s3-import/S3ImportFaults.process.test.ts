@@ -14,6 +14,7 @@ import { createBucket, listAllKeys, putObjects } from "../support/S3Bucket.js"
 import { makeS3Client, startS3Server } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
 import { freePort } from "../support/waiting.js"
+import { importerEnv } from "./importing.js"
 
 // The built CLI (`node dist/main.js s3-import`) behind a fault-injecting proxy: each stalled or broken
 // call ends the run with exit 1 within its timeout, naming the phase and the file, which stays.
@@ -57,24 +58,14 @@ afterEach(async () => {
   await openCti.close()
 })
 
-const env = (overrides: Record<string, string> = {}): Record<string, string> => ({
-  OPENCTI_URL: openCti.url,
-  OPENCTI_TOKEN: token,
-  OPENCTI_REQUEST_TIMEOUT_SEC: String(timeout),
-  CONNECTOR_ID: connectorId,
-  CONNECTOR_LOG_LEVEL: "info",
-  CONNECTOR_RUN_AND_TERMINATE: "true",
-  CONNECTOR_QUEUE_PROTOCOL: "api",
-  S3_ENDPOINT_URL: s3.endpoint,
-  S3_ACCESS_KEY_ID: s3.accessKeyId,
-  S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  S3_REGION: s3.region,
-  S3_BUCKET_NAME: bucket,
-  S3_BUCKET_PREFIXES: "ACI_TI",
-  S3_REQUEST_TIMEOUT_SEC: String(timeout),
-  S3_TRANSFORM: "none",
-  ...overrides
-})
+const env = (overrides: Record<string, string> = {}): Record<string, string> =>
+  importerEnv(openCti, s3, { token, id: connectorId, bucket }, {
+    CONNECTOR_NAME: "S3",
+    OPENCTI_REQUEST_TIMEOUT_SEC: String(timeout),
+    S3_BUCKET_PREFIXES: "ACI_TI",
+    S3_REQUEST_TIMEOUT_SEC: String(timeout),
+    ...overrides
+  })
 
 const start = (overrides: Record<string, string>) => {
   const run = startConnector("s3-import", env(overrides))
