@@ -145,7 +145,9 @@ describe("the S3 import over AMQP", () => {
       assert.isAtLeast(failed, 1)
       assert.deepStrictEqual(world.keys(), all.slice(failed))
       const messages = (yield* Effect.promise(() => takeMessages(broker, push.queue))).map(decodeMessage)
-      assert.isAtMost(messages.length, failed)
+      // Files before the failed one were confirmed; the failed one may have reached the queue with its
+      // confirm lost in the restart: it is kept, so it is sent again (at least once), and sends go one at a time.
+      assert.isAtMost(messages.length, failed + 1)
       const work = latestWork()
       assert.strictEqual(work?.toProcessed?.inError, true)
       assert.include(work?.toProcessed?.message, error.key)
