@@ -20,7 +20,10 @@ interface ConnectorApp<R> {
 // Each connector loads only its own modules: a process runs one connector. Its configuration is read
 // from the environment and config.yml only then, so that --help needs neither.
 const runApp = <R>(load: () => Promise<ConnectorApp<R>>) =>
-  Effect.flatMap(Effect.promise(load), (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, layerProcess), app.connectorDefaults.name))
+  Effect.flatMap(
+    // A connector whose code cannot be loaded (an incomplete dist/) would otherwise exit 1 without a word.
+    Effect.promise(load).pipe(Effect.tapCause((cause) => Effect.logError("The connector's code could not be loaded from dist/", cause))),
+    (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, layerProcess), app.connectorDefaults.name))
 
 const connectors = {
   "s3-import": {
