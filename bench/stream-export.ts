@@ -27,8 +27,12 @@ import type { S3ServerHandle } from "../test/support/S3Server.js"
  * After each exporter run comes a third reader, the floor: the bare reader plus the work no exporter can
  * skip, written as one loop with no framework. Each event's data is validated with `JSON.parse`, its line
  * is encoded into a batch buffer, and each batch of WRITE_MAX_EVENTS (5 000) is written to the same S3
- * server with the AWS SDK, one write at a time, until the last is written. `ofFloor` is the exporter's
- * rate over the floor's: how close it comes to what that work alone allows on this machine.
+ * server with the AWS SDK, one write at a time, until the last is written; around each write, the state
+ * goes to the platform as a connector's ping, once before (the object decided) and once after (the
+ * object committed), the two steps without which a crash could write an event twice or lose it.
+ * `ofFloor` is the exporter's rate over the floor's: how close it comes to what that work alone allows
+ * on this machine; `cpuOfFloor` is the floor's CPU time over the exporter's for the same events, which
+ * a load that comes and goes on the machine disturbs less than the rates.
  * Run with `npx tsx bench/stream-export.ts`; prints one JSON object.
  */
 
@@ -47,10 +51,14 @@ ${parts.setup}
 const count = Number(process.env.COUNT)
 let received = 0
 let started = 0
+let cpuAtStart = process.cpuUsage()
 const source = new EventSource(process.env.URL, {
   fetch: (input, init) => fetch(input, { ...init, headers: { "Last-Event-ID": "0-0", ...init.headers, authorization: "Bearer " + process.env.TOKEN } })
 })
-source.addEventListener("connected", () => { started = performance.now() })
+source.addEventListener("connected", () => {
+  started = performance.now()
+  cpuAtStart = process.cpuUsage()
+})
 source.addEventListener("create", (event) => {
   ${parts.work}
   received += 1
@@ -58,7 +66,8 @@ source.addEventListener("create", (event) => {
     source.close()
     ;(async () => {
       ${parts.finish}
-      process.stdout.write(JSON.stringify({ ms: performance.now() - started }))
+      const cpu = process.cpuUsage(cpuAtStart)
+      process.stdout.write(JSON.stringify({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 }))
     })()
   }
 })
@@ -82,30 +91,52 @@ let batch = Buffer.allocUnsafe(8 * 1024 * 1024)
 let bytes = 0
 let events = 0
 let objects = 0
+let lastId = ""
+// The state goes to the platform as the exporter's does: with the connector's ping, answered before the next step.
+const graphql = async (query, variables) => {
+  const response = await fetch(process.env.OPENCTI_URL + "/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer " + process.env.TOKEN },
+    body: JSON.stringify({ query, variables })
+  })
+  const answer = await response.json()
+  if (answer.errors) throw new Error(JSON.stringify(answer.errors))
+}
+const connectorId = process.env.FLOOR_CONNECTOR_ID
+await graphql("mutation ($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }", {
+  input: { id: connectorId, name: "floor", type: "STREAM", scope: [], auto: false, only_contextual: false }
+})
+const commit = (state) => graphql("mutation ($id: ID!, $state: String) { pingConnector(id: $id, state: $state) { id } }", { id: connectorId, state: JSON.stringify(state) })
 let writes = Promise.resolve()
-const write = (body) => {
-  const key = "floor/stream_" + Date.now() + "_" + ++objects + ".json"
-  writes = writes.then(() => s3.send(new PutObjectCommand({ Bucket: "floor", Key: key, Body: body, ContentType: "application/x-ndjson" })))
+const write = (body, lastId) => {
+  const fileNumber = ++objects
+  const key = "floor/stream_" + Date.now() + "_" + fileNumber + ".json"
+  // Decided (saved) before the write, committed after it: the two steps an exporter that writes each event once cannot skip.
+  writes = writes
+    .then(() => commit({ pending_object: { file_number: fileNumber, key, bytes: body.byteLength }, last_written_msg_id: lastId }))
+    .then(() => s3.send(new PutObjectCommand({ Bucket: "floor", Key: key, Body: body, ContentType: "application/x-ndjson" })))
+    .then(() => commit({ file_count: fileNumber, last_written_msg_id: lastId }))
 }`,
   work: `
+  lastId = event.lastEventId
   if (typeof JSON.parse(event.data) !== "object") throw new Error("not an object")
   if (bytes + event.data.length * 3 + 64 > batch.length) batch = Buffer.allocUnsafe(batch.length * 2)
   bytes += batch.write(event.data.slice(0, event.data.lastIndexOf("}")), bytes)
   bytes += batch.write(",\\"id\\":\\"" + event.lastEventId + "\\"}\\n", bytes)
   if (++events === 5000) {
-    write(batch.subarray(0, bytes))
+    write(batch.subarray(0, bytes), event.lastEventId)
     batch = Buffer.allocUnsafe(batch.length)
     bytes = 0
     events = 0
   }`,
   finish: `
-      if (events > 0) write(batch.subarray(0, bytes))
+      if (events > 0) write(batch.subarray(0, bytes), lastId)
       await writes`
 })
 
-/** Seconds a reader child process takes to receive every event, from its `connected` event. */
+/** Seconds a reader child process takes to receive every event from its `connected` event, and the CPU seconds it spends so. */
 const timedRead = (url: string, script: string, env: Record<string, string> = {}) =>
-  new Promise<number>((resolve, reject) => {
+  new Promise<{ readonly seconds: number; readonly cpuSeconds: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
       cwd: new URL("..", import.meta.url),
       env: { ...process.env, ...env, URL: `${url}/stream/live`, TOKEN: token, COUNT: String(count) },
@@ -113,10 +144,14 @@ const timedRead = (url: string, script: string, env: Record<string, string> = {}
     })
     let output = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk))
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(output).ms / 1000) : reject(new Error(`a reader exited with ${code}`))))
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`a reader exited with ${code}`))
+      const { ms, cpuMs } = JSON.parse(output)
+      resolve({ seconds: ms / 1000, cpuSeconds: cpuMs / 1000 })
+    })
   })
 
-const bareRead = (url: string) => timedRead(url, bareReader)
+const bareRead = async (url: string) => (await timedRead(url, bareReader)).seconds
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 const cpuSeconds = (pid: number): number => {
@@ -184,20 +219,22 @@ try {
     bareSeconds.push(await bareRead(standIn.url))
     return Math.round(count / (((bareSeconds.at(-2) ?? 0) + (bareSeconds.at(-1) ?? 0)) / 2))
   }
-  const floorEnv = { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey }
+  const floorEnv = { OPENCTI_URL: standIn.url, S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.accessKeyId, S3_SECRET_KEY: s3.secretAccessKey }
   const exporter = []
   for (const [index, nodeOptions] of (process.env["BENCH_NODE_OPTIONS"]?.split(",") ?? [imageNodeOptions, `${imageNodeOptions} --max-old-space-size=128`.trim()]).entries()) {
     const run = await exportAll(standIn, s3, index + 1, nodeOptions)
     const bareRate = await bareRateAroundLast()
     // The floor runs next to each exporter run, so that each has a floor measured under the same load.
-    const floorRate = Math.round(count / (await timedRead(standIn.url, floorReader, floorEnv)))
+    const floorRead = await timedRead(standIn.url, floorReader, { ...floorEnv, FLOOR_CONNECTOR_ID: `7c2e4a6b-8d0f-4e1a-9b3c-5d7e9f1a3b5${index}` })
+    const floorRate = Math.round(count / floorRead.seconds)
     const bareRateAroundFloor = await bareRateAroundLast()
     exporter.push({
       ...run,
       bareEventsPerSecond: bareRate,
       ratio: Number((run.eventsPerSecond / bareRate).toFixed(2)),
-      floor: { eventsPerSecond: floorRate, ratio: Number((floorRate / bareRateAroundFloor).toFixed(2)) },
-      ofFloor: Number((run.eventsPerSecond / floorRate).toFixed(2))
+      floor: { eventsPerSecond: floorRate, ratio: Number((floorRate / bareRateAroundFloor).toFixed(2)), cpuSeconds: Number(floorRead.cpuSeconds.toFixed(2)) },
+      ofFloor: Number((run.eventsPerSecond / floorRate).toFixed(2)),
+      cpuOfFloor: Number((floorRead.cpuSeconds / run.cpuSeconds).toFixed(2))
     })
   }
   console.log(JSON.stringify({
@@ -205,7 +242,7 @@ try {
     events: count,
     eventBytes: events.at(0).data.length,
     bareEventSource: { seconds: bareSeconds.map((seconds) => Number(seconds.toFixed(2))) },
-    floorWork: "bare reader + JSON.parse + UTF-8 encode + one S3 PutObject per 5 000 events, one at a time, no framework",
+    floorWork: "bare reader + JSON.parse + UTF-8 encode + per 5 000 events: ping (decided), S3 PutObject, ping (committed), one object at a time, no framework",
     exporter,
     goals: { ratio: 0.5, peakRssMb: 256 }
   }, null, 2))

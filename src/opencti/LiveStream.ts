@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Filter, Layer, Option, Result, Schedule, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { HttpClientRequest } from "effect/http"
 import type { HttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
@@ -67,12 +67,16 @@ export class LiveStream extends Context.Service<LiveStream, {
     )
 }
 
-type Message =
-  | { readonly _tag: "SignOfLife" }
-  | { readonly _tag: "Event"; readonly event: LiveEvent }
-  | { readonly _tag: "Invalid"; readonly error: LiveStreamError }
+/** What a received event is: a data event, a sign of life (`connected`, a heartbeat, a repeat), or a protocol error. */
+type Message = LiveEvent | SignOfLife | LiveStreamError
 
-const signOfLife: Message = { _tag: "SignOfLife" }
+interface SignOfLife {
+  readonly _tag: "SignOfLife"
+}
+
+const signOfLife: SignOfLife = { _tag: "SignOfLife" }
+
+const isDataEvent = (message: Message): message is LiveEvent => message !== signOfLife && !(message instanceof LiveStreamError)
 const isLiveStreamId = Schema.is(LiveStreamId)
 
 /** A connection that failed or ended is opened again after 0.5 s, doubling up to 30 s, 15 times in a row at most. */
@@ -109,6 +113,35 @@ const endOf = (make: ReturnType<typeof errorsOf>["make"], failure: SseConnection
   }
 }
 
+/**
+ * The data of the events of the latest group of equal ids. Most groups hold one event: its data is
+ * compared as it is, and a set (which hashes each data whole) is made only for the others of a group.
+ */
+class LatestGroup {
+  #id: string
+  #first: string | undefined = undefined
+  #others: Set<string> | undefined = undefined
+
+  constructor(id: string) {
+    this.#id = id
+  }
+
+  /** Whether this event was received already in the latest group; it is remembered otherwise. */
+  repeats(id: string, data: string): boolean {
+    if (id !== this.#id) {
+      this.#id = id
+      this.#first = data
+      this.#others = undefined
+      return false
+    }
+    if (data === this.#first) return true
+    this.#others ??= new Set()
+    if (this.#others.has(data)) return true
+    this.#others.add(data)
+    return false
+  }
+}
+
 const open = (client: HttpClient.HttpClient, baseUrl: string, options: LiveStreamOptions, position: LivePosition): Stream.Stream<LiveEvent, LiveStreamError> => {
   const streamId = Option.getOrUndefined(options.streamId)
   const { name, make } = errorsOf(streamId)
@@ -130,31 +163,18 @@ const open = (client: HttpClient.HttpClient, baseUrl: string, options: LiveStrea
     // is received whole.
     const received = new IdTrail()
     // The data of the latest group: what a reconnection sends again of it is dropped, not delivered twice.
-    let group: { readonly id: string; readonly data: Set<string> } = { id: position.startFrom, data: new Set() }
-    const isRepeat = (id: string, data: string): boolean => {
-      if (id !== group.id) {
-        group = { id, data: new Set([data]) }
-        return false
-      }
-      if (group.data.has(data)) return true
-      group.data.add(data)
-      return false
-    }
+    const group = new LatestGroup(position.startFrom)
 
+    // A data event goes on as it was received: an SseEvent is a LiveEvent once its id is checked.
     const interpret = (event: SseEvent): Message => {
-      if (event.name === "connected") return signOfLife
-      if (event.name === "heartbeat") {
+      if (event.event === "connected") return signOfLife
+      if (event.event === "heartbeat") {
         if (isLiveStreamId(event.id)) received.add(event.id)
         return signOfLife
       }
-      if (!isLiveStreamId(event.id)) {
-        return {
-          _tag: "Invalid",
-          error: make("protocol", `a ${event.name} event without a valid id`, { eventId: event.id })
-        }
-      }
+      if (!isLiveStreamId(event.id)) return make("protocol", `a ${event.event} event without a valid id`, { eventId: event.id })
       received.add(event.id)
-      return isRepeat(event.id, event.data) ? signOfLife : { _tag: "Event", event: { id: event.id, event: event.name, data: event.data } }
+      return group.repeats(event.id, event.data) ? signOfLife : event
     }
 
     // Last-Event-ID is set on every connection, the first one included (after a restart).
@@ -168,8 +188,8 @@ const open = (client: HttpClient.HttpClient, baseUrl: string, options: LiveStrea
       Stream.map(interpret),
       // Chunk by chunk: one effect per chunk, not per event.
       Stream.mapArrayEffect((messages) => {
-        const invalid = messages.find((message) => message._tag === "Invalid")
-        return invalid === undefined ? Effect.succeed(messages) : Effect.fail(invalid.error)
+        const invalid = messages.find((message) => message instanceof LiveStreamError)
+        return invalid === undefined ? Effect.succeed(messages) : Effect.fail(invalid)
       }),
       Stream.timeoutOrElse({
         duration: options.watchdog,
@@ -185,7 +205,7 @@ const open = (client: HttpClient.HttpClient, baseUrl: string, options: LiveStrea
           Effect.logWarning("Live stream connection lost, reconnecting").pipe(Effect.annotateLogs({ stream: name, reason: input.message, attempt }))
         )
       )),
-      Stream.filterMap(Filter.make((message: Message) => message._tag === "Event" ? Result.succeed(message.event) : Result.fail(message)))
+      Stream.filter(isDataEvent)
     )
   })).pipe(Stream.withSpan("LiveStream.open", { attributes: { stream: name } }))
 }

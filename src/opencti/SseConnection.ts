@@ -8,7 +8,7 @@ import { describeTransportFailure } from "./PlatformHttp.js"
 
 /** One server-sent event: its name (`message` when it has none), the last event id, and its data. */
 export interface SseEvent {
-  readonly name: string
+  readonly event: string
   readonly id: string
   readonly data: string
 }
@@ -108,7 +108,7 @@ export const connect = (
         Effect.sync(() =>
           new ObservedEventSource(options.url, { fetch: fetchStream }, (event) => {
             if (event instanceof MessageEvent) {
-              parsed.push({ name: event.type, id: event.lastEventId, data: typeof event.data === "string" ? event.data : "" })
+              parsed.push({ event: event.type, id: event.lastEventId, data: typeof event.data === "string" ? event.data : "" })
             } else if (event.type === "error") {
               // This bridge reconnects by opening a new connection, never through eventsource's own timer.
               source.close()

@@ -9,28 +9,35 @@ import { IdTrail } from "../opencti/LiveStreamId.js"
 export const maxRunObjects = 10_000
 
 /**
- * An event's object as remembered: 72 bits of the SHA-256 of its STIX id, 12 base64url characters. A
- * fresh string, so remembering it holds none of the stream's text.
+ * An event's object as saved in the state: 72 bits of the SHA-256 of its STIX id, 12 base64url
+ * characters. A fresh string, so remembering it holds none of the stream's text.
  */
 export const objectDigest = (object: string): string => hash("sha256", object, "base64url").slice(0, 12)
 
 /**
  * The events followed so far, reduced to what a resume and the once-only rule need: the ids of an
- * IdTrail, and the digests of the objects of the last run of equal ids. The platform gives one id to a
- * group (an event and its dependencies, a snapshot's objects updated in one millisecond) and resumes
- * strictly after an id, so a resume goes before the last run and the platform sends that run again:
- * its members already followed are recognised by id and object, and only they.
+ * IdTrail, and the objects of the last run of equal ids. The platform gives one id to a group (an
+ * event and its dependencies, a snapshot's objects updated in one millisecond) and resumes strictly
+ * after an id, so a resume goes before the last run and the platform sends that run again: its members
+ * already followed are recognised by id and object, and only they.
+ *
+ * Most events start a run of their own: the first object of a run is held as it is and digested only
+ * when the run is saved, so telling most events apart costs no digest. The other members of a run, and
+ * those of a run restored from a saved state, are held by digest, which holds none of the stream's text.
  */
 export class EventTrail {
   readonly #ids = new IdTrail()
-  #run = new Set<string>()
+  /** The first object of the last run, when this trail saw the run begin. */
+  #first: string | undefined = undefined
+  /** The digests of the other objects of the last run. */
+  readonly #others = new Set<string>()
 
   /** The trail that goes on from a run already written: `last` and the digests of its objects. */
-  static after(last: string | undefined, objects: Iterable<string>): EventTrail {
+  static after(last: string | undefined, digests: Iterable<string>): EventTrail {
     const trail = new EventTrail()
     if (last !== undefined) {
       trail.#ids.add(last)
-      trail.#run = new Set(objects)
+      for (const digest of digests) trail.#others.add(digest)
     }
     return trail
   }
@@ -40,14 +47,17 @@ export class EventTrail {
    * object of that run. Only the last run is compared: ids before it are never sent again.
    */
   add(id: string, object: string): boolean {
-    const digest = objectDigest(object)
-    if (id === this.#ids.last) {
-      if (this.#run.has(digest)) return false
-    } else {
+    if (id !== this.#ids.last) {
       this.#ids.add(id)
-      this.#run = new Set()
+      this.#first = object
+      // Clearing a set allocates its table anew: an empty one is left as it is.
+      if (this.#others.size > 0) this.#others.clear()
+      return true
     }
-    if (this.#run.size < maxRunObjects) this.#run.add(digest)
+    if (object === this.#first) return false
+    const digest = objectDigest(object)
+    if (this.#others.has(digest)) return false
+    if ((this.#first === undefined ? 0 : 1) + this.#others.size < maxRunObjects) this.#others.add(digest)
     return true
   }
 
@@ -58,12 +68,7 @@ export class EventTrail {
 
   /** The digests of the objects of the last run remembered, in the order followed. */
   get runObjects(): ReadonlyArray<string> {
-    return [...this.#run]
-  }
-
-  /** Whether the object of `digest` is remembered in the last run. */
-  hasInRun(digest: string): boolean {
-    return this.#run.has(digest)
+    return this.#first === undefined ? [...this.#others] : [objectDigest(this.#first), ...this.#others]
   }
 
   /** See IdTrail.resumePoint. */

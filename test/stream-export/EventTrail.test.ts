@@ -13,6 +13,12 @@ describe("EventTrail", () => {
     assert.strictEqual(trail.resumePoint({ resumePoint: "4-0", last: "5-0" }), "5-0")
   })
 
+  it("tells again every member of a run it saw begin, the first one and the others", () => {
+    const trail = new EventTrail()
+    assert.deepStrictEqual(["a", "b", "c", "a", "c", "b"].map((object) => trail.add("5-0", object)), [true, true, true, false, false, false])
+    assert.deepStrictEqual(trail.runObjects, ["a", "b", "c"].map(objectDigest))
+  })
+
   it("remembers at most maxRunObjects objects of a run", () => {
     const trail = new EventTrail()
     for (let index = 0; index <= maxRunObjects; index++) trail.add("7-0", `object-${index}`)
