@@ -74,6 +74,7 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
   readonly get: (bucket: string, key: string) => Effect.Effect<Uint8Array, ObjectStorageError>
   /** The object's bytes as they arrive, for objects too large to hold at once; read again by running the stream again. */
   readonly getStream: (bucket: string, key: string) => Stream.Stream<Uint8Array, ObjectStorageError>
+  /** Writes an object. The body is only read until the write is done: its bytes may then be used again. */
   readonly put: (bucket: string, key: string, body: Uint8Array, contentType: string) => Effect.Effect<void, ObjectStorageError>
   /** Copies an object, whole, to `toKey` of `toBucket` (replacing what is there). */
   readonly copy: (bucket: string, key: string, toBucket: string, toKey: string) => Effect.Effect<void, ObjectStorageError>
@@ -139,7 +140,7 @@ const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Se
           Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(toKey, { ...object, lastModified })))),
     put: (bucket, key, body, contentType) =>
       Effect.flatMap(bucketOf("put", bucket, key), (objects) =>
-        Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(key, { body, contentType, lastModified }))),
+        Effect.map(Clock.currentTimeMillis, (lastModified) => void objects.set(key, { body: Uint8Array.from(body), contentType, lastModified }))),
     delete: (bucket, key) => Effect.map(bucketOf("delete", bucket, key), (objects) => void objects.delete(key)),
     fetch: (bucket, key, maxBytes) =>
       Effect.flatMap(objectOf("get", bucket, key), (object) =>

@@ -8,7 +8,7 @@ import { OpenCti } from "../opencti/OpenCti.js"
 import { Progress } from "../ops/Progress.js"
 import { StateStore, StateStoreReset } from "../state/StateStore.js"
 import { ObjectStorage } from "../storage/ObjectStorage.js"
-import { batched, wholeBatch } from "./Batching.js"
+import { BatchBuffers, batched, wholeBatch } from "./Batching.js"
 import type { Batch } from "./Batching.js"
 import { makeBatchWriter } from "./BatchWriter.js"
 import { makeCommitter } from "./Committer.js"
@@ -43,6 +43,8 @@ export class StreamExporter extends Context.Service<StreamExporter, {
       const enrich = makeEnricher(yield* OpenCti, { concurrency: config.consumerCount, maxFileBytes: config.maxFileBytes })
       const writer = makeBatchWriter(storage, config, metrics)
       const commit = makeCommitter(state, metrics)
+      // One batch fills while the one before waits and the one before that is written.
+      const buffers = new BatchBuffers(3)
 
       /**
        * The lines of the events after `cursor`, each event once: the platform sends the last run of
@@ -85,6 +87,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
           yield* Effect.logInfo("Batch written").pipe(
             Effect.annotateLogs({ key: pending.key, events: batch.events, bytes: batch.body.byteLength, last_written_msg_id: batch.trail.last })
           )
+          buffers.giveBack(batch)
           return next
         }, progress.active)
 
@@ -106,8 +109,9 @@ export class StreamExporter extends Context.Service<StreamExporter, {
             Stream.filter(inObject),
             Stream.takeUntil(complete)
           )
-        const batch = yield* wholeBatch(lines)
+        const batch = yield* wholeBatch(lines, buffers)
         const next = yield* Effect.uninterruptible(writePending(cursor, pending, batch, lineage))
+        buffers.giveBack(batch)
         yield* Effect.logWarning("Object decided before a stop but not in the folder: written again with the same events").pipe(
           Effect.annotateLogs({ key: pending.key, events: batch.events, last_written_msg_id: last })
         )
@@ -117,7 +121,7 @@ export class StreamExporter extends Context.Service<StreamExporter, {
       const exportFrom = (cursor: ExportCursor.ExportCursor, lineage: Lineage, stop: Effect.Effect<void>) =>
         // Stopping ends the source only: what is already read flows on and is written.
         linesAfter(cursor, liveStream.open(ExportCursor.position(cursor)).pipe(Stream.interruptWhen(stop))).pipe(
-          batched({ window: config.writeEvery, maxEvents: config.maxEvents, maxBytes: config.maxBytes }),
+          batched({ window: config.writeEvery, maxEvents: config.maxEvents, maxBytes: config.maxBytes }, buffers),
           // The next batch fills while one is written.
           Stream.buffer({ capacity: 1 }),
           Stream.runFoldEffect(() => cursor, writeBatch(lineage)),
