@@ -2,7 +2,7 @@ import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } fr
 import { HttpClientRequest } from "effect/http"
 import type { HttpClient } from "effect/http"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
-import { IdTrail, LiveStreamId } from "./LiveStreamId.js"
+import { IdTrail, isLiveStreamId } from "./LiveStreamId.js"
 import { platformClient } from "./PlatformHttp.js"
 import * as SseConnection from "./SseConnection.js"
 import type { SseConnectionError, SseEvent } from "./SseConnection.js"
@@ -77,7 +77,6 @@ interface SignOfLife {
 const signOfLife: SignOfLife = { _tag: "SignOfLife" }
 
 const isDataEvent = (message: Message): message is LiveEvent => message !== signOfLife && !(message instanceof LiveStreamError)
-const isLiveStreamId = Schema.is(LiveStreamId)
 
 /** A connection that failed or ended is opened again after 0.5 s, doubling up to 30 s, 15 times in a row at most. */
 const reconnections = Schedule.min([Schedule.exponential("500 millis"), Schedule.spaced("30 seconds")]).pipe(

@@ -4,7 +4,12 @@ import { Schema } from "effect"
  * A live-stream event id: a Redis stream id `<ms>-<seq>`, or `0` / `0-0` for the beginning. The
  * platform resumes a stream strictly after the id it is given.
  */
-export const LiveStreamId = Schema.String.pipe(Schema.check(Schema.isPattern(/^\d+(-\d+)?$/)))
+const pattern = /^\d+(-\d+)?$/
+
+export const LiveStreamId = Schema.String.pipe(Schema.check(Schema.isPattern(pattern)))
+
+/** Whether an event's id is a LiveStreamId: the schema's pattern alone, cheap enough to check on every event. */
+export const isLiveStreamId = (id: string): boolean => pattern.test(id)
 
 export const beginning = "0-0"
 

@@ -1,12 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { compare, epochMillis, IdTrail, LiveStreamId } from "../../src/opencti/LiveStreamId.js"
+import { compare, epochMillis, IdTrail, isLiveStreamId, LiveStreamId } from "../../src/opencti/LiveStreamId.js"
 
 describe("LiveStreamId", () => {
-  it("accepts Redis stream ids and the beginning, nothing else", () => {
-    const is = Schema.is(LiveStreamId)
-    assert.deepStrictEqual(["0", "0-0", "1700000000000-12"].map(is), [true, true, true])
-    assert.deepStrictEqual(["", "live", "2024-05-01T00:00:00Z", "1-2-3", "-1"].map(is), [false, false, false, false, false])
+  it.each([
+    { name: "the schema", is: Schema.is(LiveStreamId) },
+    { name: "the check of each event", is: isLiveStreamId }
+  ])("accepts Redis stream ids and the beginning, nothing else: $name", ({ is }) => {
+    assert.deepStrictEqual(["0", "0-0", "1700000000000-12"].map((id) => is(id)), [true, true, true])
+    assert.deepStrictEqual(["", "live", "2024-05-01T00:00:00Z", "1-2-3", "-1"].map((id) => is(id)), [false, false, false, false, false])
   })
 
   it("orders ids by time, then sequence", () => {
