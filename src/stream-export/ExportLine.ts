@@ -56,8 +56,11 @@ const fileLocations: ReadonlyArray<ReadonlyArray<string>> = [
   ["data", "files"]
 ]
 
-const at = (value: unknown, path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((current, key) => (Predicate.isObject(current) ? current[key] : undefined), value)
+const at = (value: unknown, path: ReadonlyArray<string>): unknown => {
+  let current = value
+  for (const key of path) current = Predicate.isObject(current) ? current[key] : undefined
+  return current
+}
 
 const replaceAt = (object: JsonObject, path: ReadonlyArray<string>, value: unknown): JsonObject => {
   const [key, ...rest] = path
@@ -72,20 +75,25 @@ export interface StoredFile {
   readonly path: string
 }
 
+const noFiles = { location: [], files: [] }
+
 /**
  * The files of the object as pycti's `get_attribute_in_extension("files")` finds them: the OpenCTI
  * extension first, then the SCO extension, then `files`. Only entries served under `storage/get` are
  * fetched; an entry with inline data has the uri `unknown`.
  */
 export const storedFiles = (payload: JsonObject): { readonly location: ReadonlyArray<string>; readonly files: ReadonlyArray<StoredFile> } => {
-  const location = fileLocations.find((path) => Array.isArray(at(payload, path))) ?? []
-  const entries = at(payload, location)
-  const files = (Array.isArray(entries) ? entries : []).flatMap((entry: unknown, index): Array<StoredFile> => {
-    const uri = Predicate.isObject(entry) ? entry["uri"] : undefined
-    if (!Predicate.isString(uri) || !uri.includes("storage/get")) return []
-    return [{ index, path: `/${uri.slice(uri.indexOf("storage/get"))}` }]
-  })
-  return { location, files }
+  for (const location of fileLocations) {
+    const entries = at(payload, location)
+    if (!Array.isArray(entries)) continue
+    const files = entries.flatMap((entry: unknown, index): Array<StoredFile> => {
+      const uri = Predicate.isObject(entry) ? entry["uri"] : undefined
+      if (!Predicate.isString(uri) || !uri.includes("storage/get")) return []
+      return [{ index, path: `/${uri.slice(uri.indexOf("storage/get"))}` }]
+    })
+    return { location, files }
+  }
+  return noFiles
 }
 
 /** The line with `data` (base64) set in the file entries of `location` that `contents` has, in place of the list's copies. */
