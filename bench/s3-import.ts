@@ -1,27 +1,37 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3"
 import type { S3Client } from "@aws-sdk/client-s3"
-import { Effect, Layer, Logger } from "effect"
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { availableParallelism, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
+import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { layerRecord } from "../src/config/ConfigSource.js"
-import * as Platform from "../src/connector/Platform.js"
-import * as S3ImportApp from "../src/s3-import/S3ImportApp.js"
-import { S3Importer } from "../src/s3-import/S3Importer.js"
+import { startConnector } from "../test/support/ConnectorProcess.js"
 import { createBucket, listAllKeys, putObjects } from "../test/support/S3Bucket.js"
 import { malwareBundle } from "../test/support/SampleBundles.js"
 import { makeS3Client, startS3Server } from "../test/support/S3Server.js"
 
 /**
- * Files per second of one S3 import pass over BENCH_FILES (default 2,000) small bundles on a local
- * s3rver, sending to the OpenCTI stand-in (in a process of its own, as a platform would be), next to a bare AWS SDK list + get + delete loop over the
- * same files in the same run, alternating over BENCH_ROUNDS (default 3) rounds. Run with
- * `npm run bench:s3-import`.
+ * Files per second of the S3 import as users run it: the built CLI (`node dist/main.js s3-import`,
+ * no Node flags, CONNECTOR_RUN_AND_TERMINATE=true; build first) over BENCH_FILES (default 1,000)
+ * small bundles on a local s3rver, sending to the OpenCTI stand-in through its API (in a process of its
+ * own, as a platform would be), next to a bare AWS SDK list + get + delete loop over the same files in
+ * the same run, alternating over BENCH_ROUNDS (default 3) rounds.
+ *
+ * The CLI is timed over two spans: from its spawn to its exit (process start-up included), and from
+ * the first GraphQL call the stand-in receives (the connector's registration, once its code is loaded)
+ * to its exit. Its peak RSS is the kernel's high-water mark of its process (`VmHWM` in
+ * /proc/<pid>/status) and its CPU time user + system (GC threads included), both read every 10 ms while
+ * it runs, so the last reading is at most 10 ms before its exit.
+ * Run with `npm run bench:s3-import`; prints one JSON object.
  */
 
-const files = Number(process.env["BENCH_FILES"] ?? 2000)
-const token = "bench-token"
+const files = Number(process.env["BENCH_FILES"] ?? 1000)
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
 const transform = process.env["BENCH_TRANSFORM"] ?? "aci"
+const token = "bench-token"
+
+const now = () => performance.timeOrigin + performance.now()
 
 const seed = (client: S3Client, bucket: string) =>
   putObjects(client, bucket, Array.from({ length: files }, (_, index) => ({ key: `ACI_TI/${String(index).padStart(6, "0")}.json`, body: malwareBundle(`Sample malware ${index}`) })), { concurrency: 32 })
@@ -43,25 +53,59 @@ const rawLoop = async (client: S3Client, bucket: string): Promise<number> => {
   return count
 }
 
-const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
-/** Starts the stand-in as a child process and returns its URL and a stop function. */
+/** Starts the stand-in as a child process: its URL, the time of the first call after now, and a stop function. */
 const startStandInProcess = async () => {
   const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("standInProcess.ts", import.meta.url)), token], {
     stdio: ["pipe", "pipe", "inherit"]
   })
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`the stand-in exited with code ${code}`)))
-    child.stdout.setEncoding("utf8").once("data", (line: string) => resolve((JSON.parse(line) as { url: string }).url))
-  })
-  return { url, stop: () => child.stdin.end() }
+  const lines = createInterface({ input: child.stdout })
+  const next = () =>
+    new Promise<Record<string, number | string>>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the stand-in exited with code ${code}`))
+      child.once("exit", onExit)
+      lines.once("line", (line) => {
+        child.off("exit", onExit)
+        resolve(JSON.parse(line))
+      })
+    })
+  const url = String((await next())["url"])
+  /** Resolves with when the first GraphQL call after this one arrived (ms since the epoch). */
+  const nextCallAt = () => {
+    const answer = next()
+    child.stdin.write("mark\n")
+    return answer.then((line) => Number(line["firstCallAt"]))
+  }
+  return { url, nextCallAt, stop: () => child.stdin.end() }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** The peak resident set of a process in MiB, from /proc/<pid>/status. */
+const peakRssMiB = (pid: number): number => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((text) => text.startsWith("VmHWM:"))
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) / 1024
 }
 
 const s3 = await startS3Server()
 const openCti = await startStandInProcess()
 const client = makeS3Client(s3)
 
-const importerPass = async (bucket: string): Promise<number> => {
-  const env = {
+interface CliRun {
+  readonly seconds: number
+  readonly secondsFromFirstCall: number
+  readonly peakRssMiB: number
+  readonly cpuSeconds: number
+}
+
+/** One CLI pass over `bucket`, as a container runs it. */
+const cliPass = async (bucket: string): Promise<CliRun> => {
+  const firstCall = openCti.nextCallAt()
+  const started = now()
+  const run = startConnector("s3-import", {
     OPENCTI_URL: openCti.url,
     OPENCTI_TOKEN: token,
     CONNECTOR_ID: "0c8a7e52-3b9f-4f4e-8d6a-5e2b1c9d7f30",
@@ -70,49 +114,81 @@ const importerPass = async (bucket: string): Promise<number> => {
     S3_ENDPOINT_URL: s3.endpoint,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    S3_REGION: s3.region,
     S3_BUCKET_NAME: bucket,
     S3_BUCKET_PREFIXES: "ACI_TI",
     S3_TRANSFORM: transform
-  }
-  await Effect.runPromise(
-    Effect.flatMap(S3Importer, (importer) => importer.cycle).pipe(
-      Effect.provide(S3ImportApp.ImporterLayer.pipe(Layer.provide(Platform.layer))),
-      Effect.provide(Layer.mergeAll(S3ImportApp.ConfigLayer.pipe(Layer.provide(layerRecord(env))), Logger.layer([])))
-    )
-  )
-  // Every file is deleted after its confirmed send: what is gone was imported.
-  return files - (await listAllKeys(client, bucket)).length
+  })
+  const pid = run.child.pid ?? 0
+  let peak = 0
+  let cpu = 0
+  const sample = setInterval(() => {
+    try {
+      peak = Math.max(peak, peakRssMiB(pid))
+      cpu = Math.max(cpu, cpuSeconds(pid))
+    } catch {
+      // The process is gone: the last readings stand.
+    }
+  }, 10)
+  const exit = await run.exited
+  const ended = now()
+  clearInterval(sample)
+  if (exit.code !== 0) throw new Error(`the CLI exited with ${exit.code ?? exit.signal}:\n${run.stderr()}`)
+  return { seconds: (ended - started) / 1000, secondsFromFirstCall: (ended - (await firstCall)) / 1000, peakRssMiB: peak, cpuSeconds: cpu }
 }
 
-/** Seeds a fresh bucket, then times `pass` over it: files per second. */
-const timed = async (name: string, pass: (bucket: string) => Promise<number>) => {
+/** Seeds a fresh bucket and runs `pass` over it; every file must be gone after it. */
+const onFreshBucket = async <A>(name: string, pass: (bucket: string) => Promise<A>): Promise<A> => {
   await createBucket(client, name)
   await seed(client, name)
-  const start = performance.now()
-  const count = await pass(name)
-  const seconds = (performance.now() - start) / 1000
-  if (count !== files) throw new Error(`${name}: ${count} files processed, ${files} expected`)
-  return count / seconds
+  const result = await pass(name)
+  // Every file is deleted after its confirmed send: what is gone was imported.
+  const left = (await listAllKeys(client, name)).length
+  if (left !== 0) throw new Error(`${name}: ${left} of ${files} files left`)
+  return result
 }
 
 const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
+const round2 = (value: number) => Number(value.toFixed(2))
 
+const loadBefore = loadavg()
 try {
   const raw: Array<number> = []
-  const importer: Array<number> = []
+  const cli: Array<CliRun> = []
   // Alternate the two so that a change in the machine's load touches both alike.
   for (let round = 0; round < rounds; round++) {
-    raw.push(await timed(`raw-${round}`, (bucket) => rawLoop(client, bucket)))
-    importer.push(await timed(`importer-${round}`, importerPass))
+    raw.push(await onFreshBucket(`raw-${round}`, async (bucket) => {
+      const start = now()
+      await rawLoop(client, bucket)
+      return files / ((now() - start) / 1000)
+    }))
+    cli.push(await onFreshBucket(`cli-${round}`, cliPass))
   }
+  const rates = (span: (run: CliRun) => number) => cli.map((run) => files / span(run))
+  const whole = rates((run) => run.seconds)
+  const fromFirstCall = rates((run) => run.secondsFromFirstCall)
   console.log(JSON.stringify({
+    machine: { cpus: availableParallelism(), loadAverage1m: { before: round2(loadBefore[0] ?? 0), after: round2(loadavg()[0] ?? 0) } },
     files,
     rounds,
     transform,
     baseline: { name: "SDK list+get+parse+delete loop", filesPerSecond: raw.map(Math.round) },
-    importer: { name: "S3 import pass (fetch, parse, transform, stixBundlePush, delete)", filesPerSecond: importer.map(Math.round) },
-    ratioPerRound: raw.map((rate, round) => Number(((importer[round] ?? 0) / rate).toFixed(2))),
-    ratioOfMedians: Number((median(importer) / median(raw)).toFixed(2))
+    cli: {
+      name: "node dist/main.js s3-import, api protocol (register, fetch, parse, transform, stixBundlePush, delete, exit)",
+      seconds: cli.map((run) => round2(run.seconds)),
+      filesPerSecond: whole.map(Math.round),
+      secondsFromFirstCall: cli.map((run) => round2(run.secondsFromFirstCall)),
+      filesPerSecondFromFirstCall: fromFirstCall.map(Math.round),
+      cpuSeconds: cli.map((run) => round2(run.cpuSeconds)),
+      peakRssMiB: cli.map((run) => Math.round(run.peakRssMiB))
+    },
+    ratioPerRound: raw.map((rate, round) => round2((whole[round] ?? 0) / rate)),
+    ratioOfMedians: round2(median(whole) / median(raw)),
+    fromFirstCall: {
+      ratioPerRound: raw.map((rate, round) => round2((fromFirstCall[round] ?? 0) / rate)),
+      ratioOfMedians: round2(median(fromFirstCall) / median(raw))
+    },
+    goals: { ratio: 1, peakRssMiB: 150 }
   }, null, 2))
 } finally {
   client.destroy()
