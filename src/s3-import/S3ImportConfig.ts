@@ -36,6 +36,7 @@ export const s3ImportSettings = {
   transform: Setting.oneOf("S3_TRANSFORM", transformProfiles, "aci"),
   // Above 400 MB the base64 copy of S3_ATTACH_ORIGINAL_FILE would pass the longest string V8 can hold (2^29 - 24).
   maxFileBytes: Setting.integer("S3_MAX_FILE_BYTES", { default: 104_857_600, min: 1, max: 400_000_000 }),
+  fetchAheadBytes: Setting.integer("S3_FETCH_AHEAD_BYTES", { default: 16_777_216, min: 1 }),
   quarantinePrefix: Setting.optionalString("S3_QUARANTINE_PREFIX")
 }
 
@@ -52,8 +53,10 @@ export interface S3ImportConfigShape {
   /** The largest AMQP message body to publish; RabbitMQ closes the channel on one over its `max_message_size`. */
   readonly maxMessageBytes: number
   readonly transform: TransformProfile
-  /** The largest file read; the files fetched ahead of the sends also hold at most this many bytes together. */
+  /** The largest file read. */
   readonly maxFileBytes: number
+  /** The bytes the files fetched ahead of the sends (the one being sent included) hold together; a larger file is fetched alone. */
+  readonly fetchAheadBytes: number
   /** The folder where files that fail to parse or transform are moved; none means such a file stops the cycle. */
   readonly quarantineFolder: Option.Option<string>
 }
@@ -97,6 +100,7 @@ export class S3ImportConfig extends Context.Service<S3ImportConfig, S3ImportConf
         maxMessageBytes: values.maxMessageBytes,
         transform: values.transform,
         maxFileBytes: values.maxFileBytes,
+        fetchAheadBytes: values.fetchAheadBytes,
         quarantineFolder
       })
     })

@@ -139,9 +139,11 @@ export class S3Importer extends Context.Service<S3Importer, {
         // send of the next ones. A failure travels down as the last element, so every file sent before
         // it is still deleted before the cycle stops.
         // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
-        // The files fetched ahead hold at most S3_MAX_FILE_BYTES together: room is taken in listing order
+        // The files fetched ahead hold at most S3_FETCH_AHEAD_BYTES together: room is taken in listing order
         // (so a large file waits for room instead of being overtaken) and given back once the file is sent.
-        const window = yield* Semaphore.make(config.maxFileBytes)
+        // A file larger than the whole room takes all of it: it is fetched alone.
+        const window = yield* Semaphore.make(config.fetchAheadBytes)
+        const room = (object: ObjectInfo) => Math.min(object.size, config.fetchAheadBytes)
         yield* drainOnInterrupt((stop) => pending(prefix).pipe(
           Stream.interruptWhen(stop),
           Stream.mapEffect((object) =>
@@ -149,14 +151,14 @@ export class S3Importer extends Context.Service<S3Importer, {
               ? Effect.fail(importError("fetch", { bucket, prefix, key: object.key }, {
                 message: `the file is ${object.size} bytes, over the limit of ${config.maxFileBytes} bytes (S3_MAX_FILE_BYTES); it was not read`
               }))
-              : Effect.as(window.take(object.size), object)),
+              : Effect.as(window.take(room(object)), object)),
           Stream.mapEffect((object) =>
             storage.fetch(bucket, object.key, config.maxFileBytes).pipe(
               inPhase("fetch", { bucket, prefix, key: object.key }),
               Effect.tap((fetched) => Effect.andThen(Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength), progress.advance)),
               Effect.map((fetched) => [object, fetched] as const)
             ), { concurrency: prefetch }),
-          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(object.size)))),
+          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(room(object))))),
           Stream.result,
           Stream.mapEffect(Result.match({
             onSuccess: (processed) => Effect.result(finishObject(prefix, processed, work)),

@@ -384,9 +384,9 @@ describe("S3Importer", () => {
     }).pipe(Effect.provide(world.layer))
   })
 
-  it.effect("holds at most S3_MAX_FILE_BYTES of fetched files ahead of the sends", () => {
+  it.effect("holds at most S3_FETCH_AHEAD_BYTES of fetched files ahead of the sends", () => {
     const size = encoder.encode(bundle("00")).byteLength
-    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_MAX_FILE_BYTES: String(2 * size) })
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_FETCH_AHEAD_BYTES: String(2 * size) })
     world.openCti.pushDelay = "1 second"
     for (let index = 10; index < 30; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`))
     let mostAhead = 0
@@ -405,6 +405,30 @@ describe("S3Importer", () => {
         yield* Fiber.join(fiber)
         assert.strictEqual(pushedBundleIds(world).length, 20)
         assert.strictEqual(mostAhead, 2)
+      }).pipe(Effect.provide(world.layer)))
+  })
+
+  it.effect("fetches a file larger than S3_FETCH_AHEAD_BYTES alone, once the files before it are sent", () => {
+    const size = encoder.encode(bundle("00")).byteLength
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_FETCH_AHEAD_BYTES: String(2 * size) })
+    world.openCti.pushDelay = "1 second"
+    for (let index = 10; index < 20; index++) world.put(`ACI_TI/${index}.json`, bundle(`${index}`, index === 13 ? 4 : 1))
+    const large = "ACI_TI/13.json"
+    let mostHeldWithLarge = 0
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+        for (let send = 0; send < 10; send++) {
+          yield* clock.sleeping()
+          if (world.fetched.includes(large) && !pushedBundleIds(world).includes("bundle--13")) {
+            mostHeldWithLarge = Math.max(mostHeldWithLarge, world.fetched.length - pushedBundleIds(world).length)
+          }
+          yield* TestClock.adjust("1 second")
+        }
+        yield* Fiber.join(fiber)
+        assert.deepStrictEqual(pushedBundleIds(world), Array.from({ length: 10 }, (_, index) => `bundle--${index + 10}`))
+        assert.strictEqual(mostHeldWithLarge, 1)
+        assert.deepStrictEqual(world.keys(), [])
       }).pipe(Effect.provide(world.layer)))
   })
 
@@ -455,6 +479,12 @@ describe("S3Importer", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(readConfig({ S3_MAX_FILE_BYTES: "400000001" }))
       assert.strictEqual(error.message, "S3_MAX_FILE_BYTES=\"400000001\" is invalid: expected an integer from 1 to 400000000")
+    }))
+
+  it.effect("refuses an S3_FETCH_AHEAD_BYTES that is not a positive integer, naming the variable", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(readConfig({ S3_FETCH_AHEAD_BYTES: "0" }))
+      assert.strictEqual(error.message, "S3_FETCH_AHEAD_BYTES=\"0\" is invalid: expected an integer >= 1")
     }))
 
   it.effect("refuses a quarantine folder that overlaps an import folder, naming the variable", () =>
