@@ -7,7 +7,6 @@ import * as HelperMetrics from "../ops/HelperMetrics.js"
 import * as OpsServer from "../ops/OpsServer.js"
 import * as PlatformStateStore from "../state/PlatformStateStore.js"
 import * as S3ObjectStorage from "../storage/S3ObjectStorage.js"
-import * as AmqpBundleSender from "./AmqpBundleSender.js"
 import * as ApiBundleSender from "./ApiBundleSender.js"
 import * as Transforms from "./Transforms.js"
 import { S3ImportConfig, s3ImportSettings } from "./S3ImportConfig.js"
@@ -26,7 +25,11 @@ const StorageLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => S3Objec
 
 const OpsLayer = Layer.unwrap(Effect.map(S3ImportConfig, (config) => OpsServer.layer(config.storage.timeout)))
 
-const SenderLayer = Layer.unwrap(Effect.map(OpenCtiConfig, (config) => (config.queueProtocol === "amqp" ? AmqpBundleSender.layer : ApiBundleSender.layer)))
+/** The AMQP sender (and the AMQP client with it) is loaded only by a connector that publishes to the broker. */
+const SenderLayer = Layer.unwrap(Effect.flatMap(OpenCtiConfig, (config) =>
+  config.queueProtocol === "amqp"
+    ? Effect.map(Effect.promise(() => import("./AmqpBundleSender.js")), (module) => module.layer)
+    : Effect.succeed(ApiBundleSender.layer)))
 
 /** The importer with every real adapter; needs the platform and the configuration. */
 export const ImporterLayer = S3Importer.layer.pipe(Layer.provide([StorageLayer, Transforms.layer, SenderLayer, PlatformStateStore.layer]))

@@ -10,14 +10,30 @@ const modulesUnder = (folder: string): Array<string> =>
   )
 
 /** Every module of src (path relative to src) with what it imports: other modules of src by path, packages by name. */
-const graph = new Map(modulesUnder(src).map((file) => {
+const importGraph = (kinds: "static" | "static and dynamic") => new Map(modulesUnder(src).map((file) => {
   const text = readFileSync(file, "utf8")
-  const specifiers = [...text.matchAll(/^(?:import|export)\s[^;=()]*?\sfrom\s+"([^"]+)"/gm), ...text.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]!)
+  const dynamic = kinds === "static" ? [] : [...text.matchAll(/\bimport\("([^"]+)"\)/g)]
+  const specifiers = [...text.matchAll(/^(?:import|export)\s[^;=()]*?\sfrom\s+"([^"]+)"/gm), ...dynamic].map((match) => match[1]!)
   const imports = specifiers.map((specifier) =>
     specifier.startsWith(".") ? relative(src, normalize(join(dirname(file), specifier))).replace(/\.js$/, ".ts") : specifier
   )
   return [relative(src, file), imports] as const
 }))
+
+const graph = importGraph("static and dynamic")
+
+/** What `module` loads with it: every module it reaches through static imports (the build splits the code at the dynamic ones). */
+const loadedWith = (module: string): Set<string> => {
+  const staticGraph = importGraph("static")
+  const reached = new Set<string>()
+  const visit = (current: string) => {
+    if (reached.has(current)) return
+    reached.add(current)
+    for (const imported of staticGraph.get(current) ?? []) visit(imported)
+  }
+  visit(module)
+  return reached
+}
 
 const folderOf = (module: string): string => module.includes("/") ? module.slice(0, module.indexOf("/")) : ""
 
@@ -77,6 +93,12 @@ describe("layering", () => {
       }).map((imported) => `${module} -> ${imported}`)
     )
     assert.deepStrictEqual(upward, [])
+  })
+
+  it("loads the AMQP client in the S3 import only for the amqp protocol", () => {
+    const loaded = loadedWith("s3-import/S3ImportApp.ts")
+    assert.isTrue(loaded.has("storage/S3ObjectStorage.ts"))
+    assert.isFalse(loaded.has("amqplib"))
   })
 
   it("has no configuration module import an adapter, and amqp/ not know opencti/", () => {
