@@ -2,28 +2,48 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, Option, Predicate } from "effect"
 import { Headers, HttpClient, HttpClientRequest } from "effect/http"
 import type { HttpClientError } from "effect/http"
-import { EnvHttpProxyAgent } from "undici"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import type { OpenCtiConfigShape, TlsVerification } from "../config/OpenCtiConfig.js"
 
 const tlsOptions = (tls: TlsVerification) =>
   tls._tag === "Off" ? { rejectUnauthorized: false } : tls._tag === "CaBundle" ? { ca: tls.pem } : {}
 
+/** The variables undici's proxy agent reads a proxy from; without any of them it connects directly. */
+const proxyVariables = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] as const
+
+const proxyConfigured = () => proxyVariables.some((name) => (process.env[name] ?? "") !== "")
+
 /**
- * The one HTTP client every request to the platform goes through (GraphQL, file downloads, the live
- * stream): the certificate checked as OPENCTI_SSL_VERIFY says, `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY`
- * (either case) honoured by undici's own proxy agent, redirects not followed.
+ * Through the proxy, undici's own proxy agent, which also honours NO_PROXY: `connect` applies to direct
+ * connections, `requestTls` to the platform behind a proxy's tunnel. The npm package is loaded only
+ * then, since loading it weighs on every start-up.
  */
-export const layer = Layer.effect(
-  HttpClient.HttpClient,
+const proxiedClient = (tls: ReturnType<typeof tlsOptions>) =>
   Effect.gen(function*() {
-    const tls = tlsOptions((yield* OpenCtiConfig).tls)
-    // `connect` applies to direct connections, `requestTls` to the platform behind a proxy's tunnel.
+    // `undici` is a CommonJS module: its exports are the module's default in a bundle as in Node.
+    const { EnvHttpProxyAgent } = (yield* Effect.promise(() => import("undici"))).default
     const dispatcher = yield* Effect.acquireRelease(
       Effect.sync(() => new EnvHttpProxyAgent({ connect: tls, requestTls: tls })),
       (dispatcher) => Effect.promise(() => dispatcher.destroy())
     )
     return yield* Effect.provideService(NodeHttpClient.makeUndici, NodeHttpClient.Dispatcher, dispatcher)
+  })
+
+/** Without a proxy, Node's own `http` / `https` with keep-alive agents. */
+const directClient = (tls: ReturnType<typeof tlsOptions>) =>
+  Effect.flatMap(NodeHttpClient.makeAgent({ keepAlive: true, ...tls }), (agent) =>
+    Effect.provideService(NodeHttpClient.makeNodeHttp, NodeHttpClient.HttpAgent, agent))
+
+/**
+ * The one HTTP client every request to the platform goes through (GraphQL, file downloads, the live
+ * stream): the certificate checked as OPENCTI_SSL_VERIFY says, `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY`
+ * (either case) honoured, redirects not followed.
+ */
+export const layer = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.gen(function*() {
+    const tls = tlsOptions((yield* OpenCtiConfig).tls)
+    return yield* proxyConfigured() ? proxiedClient(tls) : directClient(tls)
   })
 )
 
