@@ -1,15 +1,16 @@
 import { spawn, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { loadavg } from "node:os"
+import { loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 
 /**
  * Start-up of each connector: from the spawn of `node dist/main.js <command>` (built first) to the
  * arrival of its first HTTP request at a local server standing in for the platform, which answers 503
- * (only the arrival time matters; the process is killed then). The commands are the subcommands that
+ * (only the arrival time matters; the process is killed then, with SIGKILL). The commands are the subcommands that
  * `node dist/main.js --help` lists, so a new connector is measured as soon as it is registered, with the
  * settings below (one environment for all: each connector reads its own variables and ignores the rest).
  *
@@ -17,7 +18,10 @@ import { fileURLToPath } from "node:url"
  * request to the same server, spawned the same way. Each round spawns the baseline and every command
  * once, one after another, so that a load that comes and goes on the machine weighs on all of them;
  * BENCH_RUNS (default 15) rounds, reported as medians in ms and as the ratio of each connector's
- * median to the baseline's. Next to the wall time, the CPU time (user + system) the process had spent
+ * median to the baseline's. The connectors run with Node's compile cache (see src/main.ts) in a
+ * directory of the bench's own, empty at the start: the first round fills it, so the medians are those
+ * of a connector started again on the same host. Each round also starts every connector with
+ * NODE_DISABLE_COMPILE_CACHE=1 (`withoutCompileCache`): the first start in a new container. Next to the wall time, the CPU time (user + system) the process had spent
  * when its request arrived, from /proc/<pid>/stat in ticks of 10 ms: on a loaded machine the wall time
  * grows with the wait for a core, the CPU time does not. Run with `npx tsx bench/startup.ts`; prints one JSON object.
  */
@@ -25,9 +29,12 @@ import { fileURLToPath } from "node:url"
 const runs = Number(process.env["BENCH_RUNS"] ?? 15)
 const mainScript = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 
+const compileCache = mkdtempSync(join(tmpdir(), "bench-startup-compile-cache-"))
+
 /** Settings that let every connector pass its configuration and go to the platform first. */
 const settings = (platformUrl: string): Record<string, string> => ({
   PATH: process.env["PATH"] ?? "",
+  NODE_COMPILE_CACHE: compileCache,
   OPENCTI_URL: platformUrl,
   OPENCTI_TOKEN: "bench-token",
   CONNECTOR_ID: "5d1f6a2e-3c4b-4d5e-9f60-718293a4b5c6",
@@ -86,10 +93,11 @@ interface Sample {
 }
 
 /** From spawn to the first request of `node <args>`; fails if the process ends first. */
-const timeToFirstRequest = async (platform: Platform, args: ReadonlyArray<string>): Promise<Sample> => {
+const timeToFirstRequest = async (platform: Platform, subject: Subject): Promise<Sample> => {
+  const { args, env } = subject
   const arrived = platform.next()
   const started = performance.now()
-  const child = spawn(process.execPath, args, { env: settings(platform.url), stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, args, { env: { ...settings(platform.url), ...env }, stdio: ["ignore", "pipe", "pipe"] })
   let stderr = ""
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
   child.stdout.resume()
@@ -112,17 +120,27 @@ const median = (values: ReadonlyArray<number>) => {
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits))
 
+interface Subject {
+  readonly args: ReadonlyArray<string>
+  readonly env?: Record<string, string>
+}
+
+const withoutCache = " (without compile cache)"
 const platform = await startPlatform()
-const subjects: Record<string, ReadonlyArray<string>> = {
-  baseline: ["-e", "require('node:http').get(process.env.OPENCTI_URL).on('error', () => {})"],
-  ...Object.fromEntries(commands().map((command) => [command, [mainScript, command]]))
+const subjects: Record<string, Subject> = {
+  baseline: { args: ["-e", "require('node:http').get(process.env.OPENCTI_URL).on('error', () => {})"] },
+  ...Object.fromEntries(commands().flatMap((command) => [
+    [command, { args: [mainScript, command] }],
+    [`${command}${withoutCache}`, { args: [mainScript, command], env: { NODE_DISABLE_COMPILE_CACHE: "1" } }]
+  ]))
 }
 const samples: Record<string, Array<Sample>> = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]))
 const loadBefore = loadavg()
 for (let run = 0; run < runs; run += 1) {
-  for (const [name, args] of Object.entries(subjects)) samples[name]!.push(await timeToFirstRequest(platform, args))
+  for (const [name, subject] of Object.entries(subjects)) samples[name]!.push(await timeToFirstRequest(platform, subject))
 }
 await platform.close()
+rmSync(compileCache, { recursive: true, force: true })
 
 const summary = (values: ReadonlyArray<Sample>) => ({
   medianMs: round(median(values.map((sample) => sample.wallMs)), 1),
@@ -133,10 +151,16 @@ const summary = (values: ReadonlyArray<Sample>) => ({
 const baseline = summary(samples["baseline"]!)
 const connectors = Object.fromEntries(
   Object.entries(samples)
-    .filter(([name]) => name !== "baseline")
+    .filter(([name]) => name !== "baseline" && !name.endsWith(withoutCache))
     .map(([name, values]) => {
       const figures = summary(values)
-      return [name, { ...figures, ratio: round(figures.medianMs / baseline.medianMs, 2), cpuRatio: round(figures.medianCpuMs / baseline.medianCpuMs, 2) }]
+      const { medianMs, medianCpuMs } = summary(samples[`${name}${withoutCache}`]!)
+      return [name, {
+        ...figures,
+        ratio: round(figures.medianMs / baseline.medianMs, 2),
+        cpuRatio: round(figures.medianCpuMs / baseline.medianCpuMs, 2),
+        withoutCompileCache: { medianMs, medianCpuMs }
+      }]
     })
 )
 process.stdout.write(`${JSON.stringify({
