@@ -21,8 +21,8 @@ import type { S3ServerHandle } from "../test/support/S3Server.js"
  * (`VmHWM` in /proc/<pid>/status), read before it is stopped; its CPU time over the same span (user +
  * system, GC threads included) tells a busy machine from a slow exporter, as does the load average
  * printed with the figures. The exporter runs twice: as the image runs it (with the NODE_OPTIONS of the
- * Dockerfile), and with `--max-old-space-size=128` added, as a container with a memory limit may set
- * it. BENCH_NODE_OPTIONS (comma-separated) replaces the two.
+ * Dockerfile, if it sets any), and with `--max-old-space-size=128` added, as a container with a memory
+ * limit may set it. BENCH_NODE_OPTIONS (comma-separated) replaces the two.
  *
  * After each exporter run comes a third reader, the floor: the bare reader plus the work no exporter can
  * skip, written as one loop with no framework. Each event's data is validated with `JSON.parse`, its line
