@@ -38,22 +38,30 @@ const now = () => performance.timeOrigin + performance.now()
 const seed = (client: S3Client, bucket: string) =>
   putObjects(client, bucket, Array.from({ length: files }, (_, index) => ({ key: `ACI_TI/${String(index).padStart(6, "0")}.json`, body: malwareBundle(`Sample malware ${index}`) })), { concurrency: 32 })
 
-/** The baseline: what any importer must do at least, sequentially, with the same SDK and server. */
-const rawLoop = async (client: S3Client, bucket: string): Promise<number> => {
+/** Lists the bench's prefix page after page and runs `each` on every file, one after another; the number of files. */
+const forEachFile = async (client: S3Client, bucket: string, each: (key: string) => Promise<void>): Promise<number> => {
   let continuation: string | undefined
   let count = 0
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "ACI_TI/", ContinuationToken: continuation }))
     for (const entry of page.Contents ?? []) {
-      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: entry.Key }))
-      JSON.parse(await object.Body?.transformToString() ?? "null")
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: entry.Key }))
+      await each(entry.Key ?? "")
       count++
     }
     continuation = page.IsTruncated === true ? page.NextContinuationToken : undefined
   } while (continuation !== undefined)
   return count
 }
+
+const getJson = async (client: S3Client, bucket: string, key: string): Promise<unknown> =>
+  JSON.parse(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString() ?? "null")
+
+/** The baseline: what any importer must do at least, sequentially, with the same SDK and server. */
+const rawLoop = (client: S3Client, bucket: string): Promise<number> =>
+  forEachFile(client, bucket, async (key) => {
+    await getJson(client, bucket, key)
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
+  })
 
 /** A GraphQL call to the stand-in, with the bench's token; fails on any error it answers. */
 const graphql = async (url: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> => {
@@ -78,24 +86,15 @@ const floorLoop = async (client: S3Client, bucket: string, platformUrl: string):
     input: { id: connectorId, name: "floor", type: "EXTERNAL_IMPORT", scope: ["application/json"], auto: false, only_contextual: false }
   })
   const work = await graphql(platformUrl, "mutation ($connectorId: String!) { workAdd(connectorId: $connectorId) { id } }", { connectorId }) as { readonly workAdd: { readonly id: string } }
-  let continuation: string | undefined
-  let count = 0
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "ACI_TI/", ContinuationToken: continuation }))
-    for (const entry of page.Contents ?? []) {
-      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: entry.Key }))
-      const bundle = JSON.parse(await object.Body?.transformToString() ?? "null")
-      await graphql(platformUrl, "mutation ($connectorId: String!, $bundle: String!, $workId: String) { stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $workId) }", {
-        connectorId,
-        bundle: JSON.stringify(bundle),
-        workId: work.workAdd.id
-      })
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: entry.Key }))
-      count++
-    }
-    continuation = page.IsTruncated === true ? page.NextContinuationToken : undefined
-  } while (continuation !== undefined)
-  return count
+  return forEachFile(client, bucket, async (key) => {
+    const bundle = await getJson(client, bucket, key)
+    await graphql(platformUrl, "mutation ($connectorId: String!, $bundle: String!, $workId: String) { stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $workId) }", {
+      connectorId,
+      bundle: JSON.stringify(bundle),
+      workId: work.workAdd.id
+    })
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
+  })
 }
 
 /** Starts the stand-in as a child process: its URL, the time of the first call after now, and a stop function. */
