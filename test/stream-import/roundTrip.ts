@@ -13,6 +13,7 @@ import { takeMessages } from "../support/RabbitMqQueues.js"
 import { getText, listAllKeys } from "../support/S3Bucket.js"
 import { makeS3Client } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
+import { waitFor } from "../support/waiting.js"
 
 export const TOKEN_A = "platform-a-token"
 export const TOKEN_B = "platform-b-token"
@@ -192,9 +193,14 @@ export const connectorProcess = (command: "stream-export" | "stream-import", env
     })
   )
 
-/** Stops a connector with SIGTERM and checks it exits 0. */
+/**
+ * Stops a connector with SIGTERM and checks it exits 0. A connector restarted last may have nothing
+ * left to do when the test is done waiting: it is stopped once it has logged, not before it has set up
+ * its signal handling (Node's default for SIGTERM ends a process without a stop).
+ */
 export const stop = (run: ConnectorRun) =>
   Effect.promise(async () => {
+    await waitFor(() => run.logs().length > 0 || run.child.exitCode !== null, 30_000, "the connector's first log line")
     run.child.kill("SIGTERM")
     const exit = await run.exited
     assert.deepStrictEqual([exit.code, exit.signal], [0, null], run.stderr())
