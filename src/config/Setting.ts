@@ -72,6 +72,15 @@ const parseUrl: Parse<URL> = (value) => {
   }
 }
 
+const periodUnits: Record<string, (amount: number) => Duration.Duration> = { d: Duration.days, h: Duration.hours, m: Duration.minutes, s: Duration.seconds }
+
+const parsePeriod: Parse<Duration.Duration> = (value) => {
+  const match = /^(\d+)([dhms])$/.exec(value)
+  const amount = Number(match?.[1] ?? 0)
+  const unit = periodUnits[match?.[2] ?? ""]
+  return unit === undefined || amount < 1 ? Option.none() : Option.some(unit(amount))
+}
+
 /** The constructors of settings; every one trims its value and reads an empty value as unset. */
 export const Setting = {
   string: (name: string, options: { readonly default?: string; readonly accepted?: string } = {}): Setting<string> =>
@@ -109,6 +118,10 @@ export const Setting = {
     const setting = Setting.integer(name, { default: fallback, min: 1 })
     return { ...setting, read: Effect.map(setting.read, Duration.seconds) }
   },
+
+  /** A period as the Python connectors write it (`30s`, `10m`, `12h`, `7d`), read into a Duration. */
+  period: (name: string, fallback: string): Setting<Duration.Duration> =>
+    make(name, "a whole number of days, hours, minutes or seconds, such as 30s, 10m, 12h or 7d", parsePeriod, parsePeriod(fallback), fallback),
 
   /** A UUID in its canonical 8-4-4-4-12 hexadecimal form (either case). */
   uuid: (name: string, accepted: string): Setting<string> => make(name, accepted, parseUuid, Option.none(), ""),

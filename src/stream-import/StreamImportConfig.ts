@@ -7,7 +7,7 @@ import type { StorageTarget } from "../storage/StorageTarget.js"
 
 /** The variables of the stream importer (besides the OpenCTI and `MQ_*` ones), with the upstream names. */
 export const streamImportSettings = {
-  runEvery: Setting.string("CONNECTOR_RUN_EVERY", { default: "1m" }),
+  runEvery: Setting.period("CONNECTOR_RUN_EVERY", "1m"),
   perfectSync: Setting.boolean("PERFECT_SYNC", false),
   endpoint: Setting.optionalString("MINIO_ENDPOINT"),
   port: Setting.optionalInteger("MINIO_PORT", 1),
@@ -57,18 +57,6 @@ export interface StreamImportConfigShape {
   readonly maxMessageBytes: number
   /** Prefix of the importer's own metric names (`METRICS_NAMESPACE` and `METRICS_SUBSYSTEM` joined with `_`). */
   readonly metricsPrefix: string
-}
-
-const units: Record<string, (amount: number) => Duration.Duration> = { d: Duration.days, h: Duration.hours, m: Duration.minutes, s: Duration.seconds }
-
-/** `CONNECTOR_RUN_EVERY` as upstream writes it: `30s`, `10m`, `12h`, `7d`. */
-const readPeriod = (text: string): Effect.Effect<Duration.Duration, ConfigurationError> => {
-  const match = /^(\d+)([dhms])$/.exec(text)
-  const amount = Number(match?.[1] ?? 0)
-  const unit = units[match?.[2] ?? ""]
-  return unit === undefined || amount < 1
-    ? Effect.fail(invalid("CONNECTOR_RUN_EVERY", text, "a whole number of days, hours, minutes or seconds, such as 30s, 10m, 12h or 7d"))
-    : Effect.succeed(unit(amount))
 }
 
 const bothSet = (first: string, second: string, advice: string) =>
@@ -151,7 +139,7 @@ export class StreamImportConfig extends Context.Service<StreamImportConfig, Stre
         storage,
         ...locations,
         unknownKeys: storage._tag === "Directory" ? "ignore" : "stop",
-        runEvery: yield* readPeriod(values.runEvery),
+        runEvery: values.runEvery,
         perfectSync: values.perfectSync,
         confirmWindow: values.confirmWindow,
         maxMessageBytes: values.maxMessageBytes,
