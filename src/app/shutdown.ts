@@ -10,24 +10,28 @@ export const teardown: Runtime.Teardown = (exit, onExit) =>
 
 const signals = ["SIGTERM", "SIGINT"] as const
 
+/** `onSignal` listens to SIGTERM and SIGINT as long as the enclosing scope. */
+const onSignals = (onSignal: () => void) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      for (const signal of signals) process.on(signal, onSignal)
+    }),
+    () => Effect.sync(() => {
+      for (const signal of signals) process.removeListener(signal, onSignal)
+    })
+  )
+
 /**
  * While the program drains after a first SIGTERM or SIGINT, a second one ends the process at once.
  * The listeners live as long as the enclosing scope.
  */
-export const exitOnSecondSignal = Effect.acquireRelease(
-  Effect.sync(() => {
-    let received = 0
-    const onSignal = () => {
-      received += 1
-      if (received > 1) process.exit(130)
-    }
-    for (const signal of signals) process.on(signal, onSignal)
-    return onSignal
-  }),
-  (onSignal) => Effect.sync(() => {
-    for (const signal of signals) process.removeListener(signal, onSignal)
+export const exitOnSecondSignal = Effect.suspend(() => {
+  let received = 0
+  return onSignals(() => {
+    received += 1
+    if (received > 1) process.exit(130)
   })
-)
+})
 
 /**
  * From the first SIGTERM or SIGINT, a stop has `deadline` to drain and close; past it, the process logs
@@ -37,21 +41,12 @@ export const exitOnSecondSignal = Effect.acquireRelease(
 export const exitPastDeadline = (deadline: Duration.Duration) =>
   Effect.gen(function*() {
     const signalled = yield* Deferred.make<void>()
-    const onSignal = () => {
+    yield* onSignals(() => {
       Deferred.doneUnsafe(signalled, Effect.void)
-    }
-    yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        for (const signal of signals) process.on(signal, onSignal)
-      }),
-      () => Effect.sync(() => {
-        for (const signal of signals) process.removeListener(signal, onSignal)
-      })
-    )
+    })
     yield* Effect.forkScoped(Deferred.await(signalled).pipe(
       Effect.andThen(Effect.sleep(deadline)),
       Effect.andThen(Effect.logError(`The stop did not finish within ${Duration.format(deadline)} (CONNECTOR_SHUTDOWN_TIMEOUT_SEC): exiting`)),
       Effect.andThen(Effect.sync(() => process.exit(1)))
     ))
   })
-
