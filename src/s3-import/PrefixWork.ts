@@ -1,5 +1,6 @@
 import { Cause, DateTime, Effect, Exit, Option, Ref, Scope } from "effect"
 import type { OpenCti } from "../opencti/OpenCti.js"
+import { failureMessage } from "../connector/failureMessage.js"
 import { ImportError, inPhase } from "./ImportError.js"
 
 /** The platform work of one prefix in one cycle, created at the first file that has something to send. */
@@ -12,12 +13,6 @@ export interface PrefixWork {
   /** Closes the work (when one was created and is still open) for a run that ended with `cause`: in error with the reason, or as processed after a shutdown. */
   readonly end: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
 }
-
-const describeFailure = (cause: Cause.Cause<unknown>): string =>
-  Option.match(Cause.findErrorOption(cause), {
-    onNone: () => Cause.pretty(cause),
-    onSome: (error) => (error instanceof ImportError ? error.message : String(error))
-  })
 
 /**
  * A scoped resource: when the scope closes before `complete`, the work is closed anyway, so the
@@ -39,7 +34,7 @@ export const makePrefixWork = (openCti: OpenCti["Service"], bucket: string, pref
         const count = yield* Ref.get(files)
         const [message, inError] = Cause.hasInterruptsOnly(cause)
           ? [`S3 prefix '${prefix}' stopped by a shutdown after ${count} file(s) ingested`, false]
-          : [`S3 prefix '${prefix}' failed after ${count} file(s) ingested: ${describeFailure(cause)}`, true]
+          : [`S3 prefix '${prefix}' failed after ${count} file(s) ingested: ${failureMessage(cause)}`, true]
         yield* openCti.workToProcessed(workId.value, message, inError).pipe(
           Effect.catch((error) => Effect.logError("Cannot close the work").pipe(Effect.annotateLogs({ work_id: workId.value, reason: error.message })))
         )

@@ -1,6 +1,7 @@
 import { Cause, DateTime, Effect, Exit, Option, Ref } from "effect"
 import type { Scope } from "effect"
 import type { OpenCti } from "../opencti/OpenCti.js"
+import { failureMessage } from "../connector/failureMessage.js"
 import { inPhase, StreamImportError } from "./StreamImportError.js"
 
 interface Counts {
@@ -21,12 +22,6 @@ export interface ImportWork {
 
 const describeCounts = (counts: Counts): string =>
   `${counts.files} object(s) imported, ${counts.messages} event(s) sent` + (counts.moved === 0 ? "" : `, ${counts.moved} object(s) imported earlier moved to done`)
-
-const describeFailure = (cause: Cause.Cause<unknown>): string =>
-  Option.match(Cause.findErrorOption(cause), {
-    onNone: () => Cause.pretty(cause),
-    onSome: (error) => (error instanceof StreamImportError ? error.message : String(error))
-  })
 
 /**
  * Creates the work, as a scoped resource: when the scope closes before `complete`, the work is closed
@@ -51,7 +46,7 @@ export const makeImportWork = (openCti: OpenCti["Service"]): Effect.Effect<Impor
         ? Effect.void
         : Cause.hasInterruptsOnly(exit.cause)
         ? close((counts) => `Stream import stopped by a shutdown: ${describeCounts(counts)}`, false).pipe(Effect.ignore)
-        : close((counts) => `Stream import failed after ${describeCounts(counts)}: ${describeFailure(exit.cause)}`, true).pipe(
+        : close((counts) => `Stream import failed after ${describeCounts(counts)}: ${failureMessage(exit.cause)}`, true).pipe(
           Effect.catch((error) => Effect.logError("Cannot close the work").pipe(Effect.annotateLogs({ reason: error.message })))
         ))
 
