@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import { amqpSettings } from "../amqp/AmqpConfig.js"
 import * as RegisteredPublisher from "../connector/RegisteredPublisher.js"
 import { EffectiveConfiguration } from "../config/EffectiveConfiguration.js"
 import { OpenCtiConfig, openCtiSettings } from "../config/OpenCtiConfig.js"
@@ -17,7 +18,7 @@ export const connectorDefaults = { type: "EXTERNAL_IMPORT", name: "StreamImporte
 /** The configuration of the stream importer, from the ConfigProvider in context. */
 export const ConfigLayer = Layer.merge(
   StreamImportConfig.layer.pipe(Layer.provideMerge(OpenCtiConfig.layer(connectorDefaults))),
-  EffectiveConfiguration.layer(openCtiSettings(connectorDefaults), streamImportSettings)
+  EffectiveConfiguration.layer(openCtiSettings(connectorDefaults), streamImportSettings, amqpSettings)
 )
 
 /** MinIO/S3, or the directory of the file-system transport. */
