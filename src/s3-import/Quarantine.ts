@@ -4,7 +4,7 @@ import { inPhase } from "./ImportError.js"
 import type { ImportError } from "./ImportError.js"
 
 /** What `<key>.error.json` says of a quarantined file. */
-export interface QuarantineReport {
+interface QuarantineReport {
   readonly phase: string
   readonly reason: string
   readonly time: string

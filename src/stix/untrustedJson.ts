@@ -27,9 +27,6 @@ interface SourceTextJson {
 }
 const sourceTextJson = JSON as unknown as SourceTextJson
 
-/** Whether `value` is a number kept as its JSON text. */
-export const isRawNumber = (value: unknown): boolean => sourceTextJson.isRawJSON(value)
-
 /** The number a JSON value stands for when it is a number or a number kept as text; the value itself otherwise (for comparisons by value). */
 export const numericValue = (value: unknown): unknown =>
   sourceTextJson.isRawJSON(value) ? Number((value as { readonly rawJSON: string }).rawJSON) : value

@@ -13,5 +13,3 @@ export const makeImportMetrics = (prefix: string, connectorName: string) => {
     up: Metric.withAttributes(Metric.gauge(nameOf("import_up"), { description: "1 while the importer runs" }), named)
   }
 }
-
-export type ImportMetrics = ReturnType<typeof makeImportMetrics>

@@ -1,4 +1,3 @@
-import { Effect } from "effect"
 import { createServer, connect } from "node:net"
 import type { AddressInfo, Socket } from "node:net"
 
@@ -212,13 +211,6 @@ export const startFaultProxy = async (target: { readonly host: string; readonly 
     }
   }
 }
-
-/** The proxy for the enclosing scope. */
-export const faultProxyScoped = (target: { readonly host: string; readonly port: number }) =>
-  Effect.acquireRelease(
-    Effect.promise(() => startFaultProxy(target)),
-    (proxy) => Effect.promise(() => proxy.close())
-  )
 
 /** The host and port of an `http://host:port` URL, as a proxy target. */
 export const targetOf = (url: string): { readonly host: string; readonly port: number } => {
