@@ -6,8 +6,9 @@ import { flushCompileCache } from "node:module"
 import { fromVariables } from "./app/ConnectorChoice.js"
 import { runConnector, startLogger } from "./app/runConnector.js"
 import { exitOnSecondSignal, teardown } from "./app/shutdown.js"
-import { layerProcess, makeConfigSource } from "./config/ConfigSource.js"
+import { layerProcess, layerSource, makeConfigSource } from "./config/ConfigSource.js"
 import type { ConfigFile } from "./config/ConfigSource.js"
+import type { ConfigurationError } from "./config/Setting.js"
 import type { EffectiveConfiguration } from "./config/EffectiveConfiguration.js"
 import type { OpenCtiConfig } from "./config/OpenCtiConfig.js"
 
@@ -19,8 +20,9 @@ interface ConnectorApp<R> {
 }
 
 // Each connector loads only its own modules: a process runs one connector. Its configuration is read
-// from the environment and config.yml only then, so that --help needs neither.
-const runApp = <R>(load: () => Promise<ConnectorApp<R>>) =>
+// from the environment and config.yml only then, so that --help needs neither: `config` is
+// `layerProcess` for a command, the source already read when the environment chose the connector.
+const runApp = <R>(load: () => Promise<ConnectorApp<R>>) => (config: Layer.Layer<ConfigFile, ConfigurationError>) =>
   Effect.flatMap(
     // A connector whose code cannot be loaded (an incomplete dist/) would otherwise exit 1 without a word.
     Effect.promise(load).pipe(
@@ -29,7 +31,7 @@ const runApp = <R>(load: () => Promise<ConnectorApp<R>>) =>
       // reaches: its modules' compiled code is written once they are loaded.
       Effect.tap(() => Effect.sync(flushCompileCache))
     ),
-    (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, layerProcess), app.connectorDefaults.name))
+    (app) => runConnector(app.run, Layer.provide(app.ConfigLayer, config), app.connectorDefaults.name))
 
 const connectors = {
   "s3-import": {
@@ -48,16 +50,16 @@ const connectors = {
 
 /** Without a command, the connector the environment (over config.yml) asks for, as the Python images are run. */
 const fromTheEnvironment = makeConfigSource(process.env).pipe(
-  Effect.flatMap((source) => fromVariables(source.variables, connectors)),
+  Effect.flatMap((source) => Effect.map(fromVariables(source.variables, connectors), (command) => ({ command, source }))),
   Effect.tapError((error) => Effect.logError(error.message)),
   Effect.provide(Layer.unwrap(startLogger("opencti-s3-connectors"))),
-  Effect.flatMap((command) => connectors[command].run)
+  Effect.flatMap(({ command, source }) => connectors[command].run(layerSource(source)))
 )
 
 Command.make("opencti-s3-connectors", {}, () => fromTheEnvironment).pipe(
   Command.withDescription("Runs the connector named by the command, or without one the connector the environment asks for"),
   Command.withSubcommands(Object.entries(connectors).map(([name, connector]) =>
-    Command.make(name, {}, () => connector.run).pipe(Command.withDescription(connector.description))
+    Command.make(name, {}, () => connector.run(layerProcess)).pipe(Command.withDescription(connector.description))
   )),
   Command.run({ version: "0.1.0" }),
   Effect.provide(NodeServices.layer),

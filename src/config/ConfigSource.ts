@@ -86,11 +86,12 @@ export const makeConfigSource = (env: Record<string, string | undefined>, appDir
     return { variables, provider: ConfigProvider.fromEnvRecord(variables), file: Option.map(found, (file) => file.path) }
   })
 
-const layerFrom = (source: Effect.Effect<ConfigSource, ConfigurationError>) =>
-  Layer.unwrap(Effect.map(source, ({ file, provider }) => Layer.merge(ConfigProvider.layer(provider), Layer.succeed(ConfigFile, { path: file }))))
+/** The configuration a source read: its variables, and the `config.yml` they came from. */
+export const layerSource = ({ file, provider }: ConfigSource) =>
+  Layer.merge(ConfigProvider.layer(provider), Layer.succeed(ConfigFile, { path: file }))
 
 /** The configuration of a running connector: the process environment over `config.yml`. */
-export const layerProcess = layerFrom(makeConfigSource(process.env))
+export const layerProcess = Layer.unwrap(Effect.map(makeConfigSource(process.env), layerSource))
 
 /** A configuration from explicit variables only, for tests and embedded runs. */
 export const layerRecord = (env: Record<string, string>) =>
