@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { exportedObjects, exporterEnv, exporterProcess, waitUntil } from "../stream-export/exporting.js"
+import { exportedObjects, exporterEnv } from "../stream-export/exporting.js"
 import { testCertificatesScoped } from "../support/Certificates.js"
+import { connectorProcess } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { forwardProxyScoped } from "../support/ForwardProxy.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
@@ -9,6 +10,7 @@ import type { OpenCtiStandInOptions } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
+import { waitUntil } from "../support/waiting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`), which makes every kind of platform
 // request: GraphQL (registration, pings), file downloads and the live stream. `npm test` builds it first.
@@ -37,7 +39,7 @@ const platform = (standInOptions: Partial<OpenCtiStandInOptions> = {}) =>
 /** Waits until the event and its file are exported (a GraphQL registration, a download and the stream behind it), then stops the run. */
 const exportsTheEvent = (s3: S3ServerHandle, run: ConnectorRun) =>
   Effect.gen(function*() {
-    const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.length > 0, 60).pipe(
+    const objects = yield* waitUntil("the event exported", exportedObjects(s3), (objects) => objects.length > 0, 60).pipe(
       Effect.catchDefect(() => Effect.die(new Error(`nothing exported; the exporter said:\n${run.stderr()}`)))
     )
     assert.strictEqual(objects[0]?.lines[0]?.data.extensions?.[OPENCTI_EXTENSION]?.files?.[0]?.data, Buffer.from("the report").toString("base64"))
@@ -49,7 +51,7 @@ describe("platform connection (built CLI)", () => {
   it.live("OPENCTI_CUSTOM_HEADERS go with every request kind: GraphQL, file downloads and the live stream; a malformed pair is skipped with a warning", () =>
     Effect.gen(function*() {
       const { s3, standIn, env } = yield* platform()
-      const run = yield* exporterProcess(env({ OPENCTI_CUSTOM_HEADERS: " x-gateway-key : k1;no-colon-here;; X-Team:blue " }))
+      const run = yield* connectorProcess("stream-export", env({ OPENCTI_CUSTOM_HEADERS: " x-gateway-key : k1;no-colon-here;; X-Team:blue " }))
       yield* exportsTheEvent(s3, run)
       const seen = [
         ...standIn.calls.map((call) => call.headers),
@@ -69,7 +71,7 @@ describe("platform connection (built CLI)", () => {
   it.live("OPENCTI_JSON_LOGGING=false logs plain text lines: time, level, name, message, attributes", () =>
     Effect.gen(function*() {
       const { s3, env } = yield* platform()
-      const run = yield* exporterProcess(env({ OPENCTI_JSON_LOGGING: "false", CONNECTOR_NAME: "Exporter" }))
+      const run = yield* connectorProcess("stream-export", env({ OPENCTI_JSON_LOGGING: "false", CONNECTOR_NAME: "Exporter" }))
       yield* exportsTheEvent(s3, run)
       const lines = run.stderr().split("\n").filter((line) => line !== "")
       assert.isTrue(lines.every((line) => !line.startsWith("{")), run.stderr())
@@ -80,7 +82,7 @@ describe("platform connection (built CLI)", () => {
     Effect.gen(function*() {
       const { s3, standIn, env } = yield* platform()
       const { CONNECTOR_LIVE_STREAM_ID: _, ...withoutStreamId } = env()
-      const run = yield* exporterProcess(withoutStreamId)
+      const run = yield* connectorProcess("stream-export", withoutStreamId)
       yield* exportsTheEvent(s3, run)
       assert.deepStrictEqual(standIn.stream.connections.map((connection) => connection.request.streamId), [undefined])
     }), { timeout: 120_000 })
@@ -90,7 +92,7 @@ describe("platform connection (built CLI)", () => {
       Effect.gen(function*() {
         const certificates = yield* testCertificatesScoped
         const { standIn, env } = yield* platform({ tls: certificates })
-        const run = yield* exporterProcess(env())
+        const run = yield* connectorProcess("stream-export", env())
         const exit = yield* Effect.promise(() => run.exited)
         assert.strictEqual(exit.code, 1, run.stderr())
         const failure = run.logs().find((line) => line.level === "ERROR")
@@ -104,14 +106,14 @@ describe("platform connection (built CLI)", () => {
       Effect.gen(function*() {
         const certificates = yield* testCertificatesScoped
         const { s3, env } = yield* platform({ tls: certificates })
-        yield* exportsTheEvent(s3, yield* exporterProcess(env({ OPENCTI_SSL_VERIFY: certificates.caPath })))
+        yield* exportsTheEvent(s3, yield* connectorProcess("stream-export", env({ OPENCTI_SSL_VERIFY: certificates.caPath })))
       }), { timeout: 120_000 })
 
     it.live("OPENCTI_SSL_VERIFY=false does not verify the certificate", () =>
       Effect.gen(function*() {
         const certificates = yield* testCertificatesScoped
         const { s3, env } = yield* platform({ tls: certificates })
-        yield* exportsTheEvent(s3, yield* exporterProcess(env({ OPENCTI_SSL_VERIFY: "false" })))
+        yield* exportsTheEvent(s3, yield* connectorProcess("stream-export", env({ OPENCTI_SSL_VERIFY: "false" })))
       }), { timeout: 120_000 })
   })
 
@@ -121,7 +123,7 @@ describe("platform connection (built CLI)", () => {
         const certificates = yield* testCertificatesScoped
         const proxy = yield* forwardProxyScoped
         const { s3, standIn, env } = yield* platform({ tls: certificates })
-        const run = yield* exporterProcess(env({ OPENCTI_SSL_VERIFY: certificates.caPath, HTTPS_PROXY: proxy.url, http_proxy: proxy.url }))
+        const run = yield* connectorProcess("stream-export", env({ OPENCTI_SSL_VERIFY: certificates.caPath, HTTPS_PROXY: proxy.url, http_proxy: proxy.url }))
         yield* exportsTheEvent(s3, run)
         const platformHost = new URL(standIn.url).host
         const s3Host = new URL(s3.endpoint).host
@@ -135,7 +137,7 @@ describe("platform connection (built CLI)", () => {
       Effect.gen(function*() {
         const proxy = yield* forwardProxyScoped
         const { s3, env } = yield* platform()
-        const run = yield* exporterProcess(env({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: "example.org,127.0.0.1" }))
+        const run = yield* connectorProcess("stream-export", env({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: "example.org,127.0.0.1" }))
         yield* exportsTheEvent(s3, run)
         assert.deepStrictEqual([proxy.tunnels, proxy.forwarded], [[], []])
       }), { timeout: 120_000 })
@@ -146,7 +148,7 @@ describe("platform connection (built CLI)", () => {
       Effect.gen(function*() {
         const { s3, standIn, env } = yield* platform()
         standIn.stream.planConnections({ status: 503 }, { status: 502 })
-        const run = yield* exporterProcess(env())
+        const run = yield* connectorProcess("stream-export", env())
         yield* exportsTheEvent(s3, run)
         assert.isTrue(run.logs().some((line) => line.level === "WARNING" && line.message === "Live stream connection lost, reconnecting"))
       }), { timeout: 120_000 })
@@ -155,7 +157,7 @@ describe("platform connection (built CLI)", () => {
       Effect.gen(function*() {
         const s3 = yield* s3ServerScoped()
         const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { events: [withFile], heartbeatIntervalMs: 300 } })
-        const run = yield* exporterProcess(exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { WRITE_EVERY_SEC: "1" }))
+        const run = yield* connectorProcess("stream-export", exporterEnv(standIn, s3, { token: TOKEN, id: CONNECTOR_ID }, { WRITE_EVERY_SEC: "1" }))
         const exit = yield* Effect.promise(() => run.exited)
         assert.strictEqual(exit.code, 1, run.stderr())
         const failure = run.logs().find((line) => line.level === "ERROR")

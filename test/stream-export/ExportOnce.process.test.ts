@@ -3,9 +3,11 @@ import { Duration, Effect } from "effect"
 import { seededRandom } from "../stream-import/roundTrip.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
+import { connectorProcess } from "../support/ConnectorProcess.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
-import { connectorState, exportedObjects, exporterEnv, exporterProcess, waitUntil } from "./exporting.js"
+import { waitUntil } from "../support/waiting.js"
+import { connectorState, exportedObjects, exporterEnv } from "./exporting.js"
 import type { ExportedObject } from "./exporting.js"
 import { objectMoverScoped } from "./objectMover.js"
 import type { MovedObject } from "./objectMover.js"
@@ -113,9 +115,9 @@ const sweep = (options: { readonly seed: number; readonly rounds: number; readon
       for (let round = 0; round < options.rounds; round++) {
         const connections = standIn.stream.connections.length
         yield* Effect.scoped(Effect.gen(function*() {
-          const run = yield* exporterProcess(env)
+          const run = yield* connectorProcess("stream-export", env)
           // Killed while it works: once it reads the stream, events arrive, and a random moment later.
-          yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count > connections || run.child.exitCode !== null)
+          yield* waitUntil("the exporter reading the stream", Effect.sync(() => standIn.stream.connections.length), (count) => count > connections || run.child.exitCode !== null)
           assert.isNull(run.child.exitCode, run.stderr())
           standIn.stream.append(...source.liveGroups(40 + Math.floor(random() * 160)))
           yield* Effect.sleep(Duration.millis(Math.floor(random() * 700)))
@@ -128,11 +130,11 @@ const sweep = (options: { readonly seed: number; readonly rounds: number; readon
 
       const expected = expectedEvents(standIn, source.snapshot)
       const connections = standIn.stream.connections.length
-      const last = yield* exporterProcess(env)
+      const last = yield* connectorProcess("stream-export", env)
       // The killed runs may have written everything already: the last one is stopped only once it reads
       // the stream, not before it has set up its signal handling.
-      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count > connections || last.child.exitCode !== null)
-      yield* waitUntil(Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => {
+      yield* waitUntil("the exporter reading the stream", Effect.sync(() => standIn.stream.connections.length), (count) => count > connections || last.child.exitCode !== null)
+      yield* waitUntil("the last event written", Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => {
         const lastId = expected.at(-1)?.split(" ")[0]
         return state?.last_written_msg_id === lastId && state?.pending_object === undefined
       }, 60)

@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { connectorProcess } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
-import { connectorState, exportedObjects, exporterEnv, exporterProcess, idsOf, waitUntil } from "./exporting.js"
+import { waitUntil } from "../support/waiting.js"
+import { connectorState, exportedObjects, exporterEnv, idsOf } from "./exporting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -30,15 +32,15 @@ describe("stream-export process: a reset of the state from the platform's UI", (
         WRITE_EVERY_SEC: "1",
         WRITE_MAX_EVENTS: "4"
       })
-      const run = yield* exporterProcess(env)
+      const run = yield* connectorProcess("stream-export", env)
       const state = Effect.sync(() => connectorState(standIn, CONNECTOR_ID))
-      yield* waitUntil(state, (current) => current?.last_written_msg_id === `${recoverMs + 6}-0`)
+      yield* waitUntil("the sixth event written", state, (current) => current?.last_written_msg_id === `${recoverMs + 6}-0`)
       const before = (yield* exportedObjects(s3)).length
 
       standIn.connectors.resetState(CONNECTOR_ID)
       // The next save (the decision of the object holding this event) meets the reset.
       standIn.stream.append(...live(7, 1))
-      yield* waitUntil(state, (current) => current?.file_count > before && current?.last_written_msg_id === `${recoverMs + 7}-0`)
+      yield* waitUntil("the seventh event written after the reset", state, (current) => current?.file_count > before && current?.last_written_msg_id === `${recoverMs + 7}-0`)
       run.child.kill("SIGTERM")
       assert.strictEqual((yield* Effect.promise(() => run.exited)).code, 0, run.stderr())
 

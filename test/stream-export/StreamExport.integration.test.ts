@@ -8,7 +8,8 @@ import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { connectorState, exportedObjects, exporterEnv, idsOf, waitUntil } from "./exporting.js"
+import { waitUntil } from "../support/waiting.js"
+import { connectorState, exportedObjects, exporterEnv, idsOf } from "./exporting.js"
 
 const TOKEN = "exporter-token"
 const CONNECTOR_ID = "7f0d8d8e-6a7c-4d1b-9d0e-5b8f3c2a1e01"
@@ -54,7 +55,7 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       standIn.files.put("import/Malware/report.txt", "the report")
       standIn.stream.planConnections({ dropAfterEvents: 3 })
       const fiber = yield* Effect.forkChild(exporter(standIn, s3))
-      const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.flatMap((object) => object.lines).length >= 6)
+      const objects = yield* waitUntil("six lines exported", exportedObjects(s3), (objects) => objects.flatMap((object) => object.lines).length >= 6)
 
       assert.deepStrictEqual(objects.map((object) => object.key.replace(/_\d+_/, "_<ms>_")), ["opencti-stream/stream_<ms>_1.json", "opencti-stream/stream_<ms>_2.json"])
       const lines = objects.flatMap((object) => object.lines)
@@ -64,7 +65,7 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       assert.strictEqual(lines[1]?.previous_standard, "malware--previous")
       assert.strictEqual(lines[3]?.data.type, "malware")
 
-      const state = yield* waitUntil(Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => state?.file_count === 2)
+      const state = yield* waitUntil("a file count of 2 saved", Effect.sync(() => connectorState(standIn, CONNECTOR_ID)), (state) => state?.file_count === 2)
       assert.deepStrictEqual(state, {
         start_from: "1730000000005-0",
         recover_until: false,
@@ -86,7 +87,7 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
       const before = yield* processedEvents
       const first = yield* Effect.forkChild(exporter(standIn, s3, { WRITE_EVERY_SEC: "3600", WRITE_MAX_EVENTS: "1000" }))
       // Both events enriched (the first with its file) and so past the point a stop cuts the stream at.
-      yield* waitUntil(processedEvents, (count) => count === before + 2)
+      yield* waitUntil("both events processed", processedEvents, (count) => count === before + 2)
       assert.deepStrictEqual(yield* exportedObjects(s3), [])
       const exit = yield* Fiber.interrupt(first).pipe(Effect.andThen(Fiber.await(first)))
       assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
@@ -96,7 +97,7 @@ describe("stream export against the OpenCTI stand-in and an S3 server", () => {
 
       standIn.stream.append(...events.slice(2))
       const second = yield* Effect.forkChild(exporter(standIn, s3, { WRITE_MAX_EVENTS: "4" }))
-      const objects = yield* waitUntil(exportedObjects(s3), (objects) => objects.length === 2)
+      const objects = yield* waitUntil("two objects exported", exportedObjects(s3), (objects) => objects.length === 2)
       // The restart resumes before the last id written (it may be the head of a group); the event already written is not written again.
       assert.deepStrictEqual(objects[1]?.lines.map((line) => line.id), events.slice(2).map((event) => event.id).slice(0, 4))
       assert.strictEqual(standIn.stream.connections[1]?.request.lastEventId, "1730000000001-0")

@@ -1,13 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
+import { connectorProcess } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { platformEvent, syntheticEvents } from "../support/opencti/streamEvents.js"
 import { s3ServerScoped } from "../support/S3Server.js"
 import type { S3ServerHandle } from "../support/S3Server.js"
-import { freePort } from "../support/waiting.js"
-import { connectorState, exportedObjects, exporterEnv, exporterProcess, idsOf, processedEvents, waitUntil } from "./exporting.js"
+import { freePort, waitUntil } from "../support/waiting.js"
+import { connectorState, exportedObjects, exporterEnv, idsOf, processedEvents } from "./exporting.js"
 
 // These tests run the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -34,11 +35,11 @@ describe("stream-export process", () => {
       }
 
       for (let round = 0; round < 4; round++) {
-        const run = yield* exporterProcess(env)
+        const run = yield* connectorProcess("stream-export", env)
         const before = (yield* exportedObjects(s3)).length
         appendLive(300)
         // Killed while it works: after its first write, at a different moment each round.
-        yield* waitUntil(exportedObjects(s3), (objects) => objects.length > before)
+        yield* waitUntil("the round's first object", exportedObjects(s3), (objects) => objects.length > before)
         yield* Effect.sleep(Duration.millis(50 + 150 * round))
         run.child.kill("SIGKILL")
         assert.strictEqual((yield* exitOf(run)).signal, "SIGKILL")
@@ -49,8 +50,8 @@ describe("stream-export process", () => {
         const id = standIn.stream.log.at(index).id
         return `${id.ms}-${id.seq}`
       })
-      const last = yield* exporterProcess(env)
-      yield* waitUntil(exportedObjects(s3), (objects) => {
+      const last = yield* connectorProcess("stream-export", env)
+      yield* waitUntil("every event exported", exportedObjects(s3), (objects) => {
         const ids = new Set(objects.flatMap(idsOf))
         return expected.every((id) => ids.has(id))
       }, 60)
@@ -74,11 +75,11 @@ describe("stream-export process", () => {
       const s3 = yield* s3ServerScoped()
       const standIn = yield* openCtiStandInScoped({ token: TOKEN, stream: { heartbeatIntervalMs: 300 } })
       const metricsPort = yield* Effect.promise(() => freePort())
-      const run = yield* exporterProcess(processEnv(standIn, s3, { WRITE_EVERY_SEC: "3600", CONNECTOR_EXPOSE_METRICS: "true", CONNECTOR_METRICS_PORT: String(metricsPort) }))
-      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
+      const run = yield* connectorProcess("stream-export", processEnv(standIn, s3, { WRITE_EVERY_SEC: "3600", CONNECTOR_EXPOSE_METRICS: "true", CONNECTOR_METRICS_PORT: String(metricsPort) }))
+      yield* waitUntil("the exporter reading the stream", Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
       standIn.stream.append(...Array.from({ length: 25 }, (_, index) => platformEvent("create", malware(index))))
       // The exporter holds all 25 events, in a window of an hour: nothing is written before the stop.
-      yield* waitUntil(processedEvents(metricsPort), (processed) => processed === 25)
+      yield* waitUntil("25 events processed", processedEvents(metricsPort), (processed) => processed === 25)
       assert.deepStrictEqual(yield* exportedObjects(s3), [])
 
       run.child.kill("SIGTERM")

@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net"
 import { runConnector, startConnector } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import { s3ServerScoped } from "../support/S3Server.js"
-import { freePort } from "../support/waiting.js"
-import { exporterEnv, waitUntil } from "./exporting.js"
+import { freePort, waitUntil } from "../support/waiting.js"
+import { exporterEnv } from "./exporting.js"
 
 // Runs the built CLI (`node dist/main.js stream-export`): `npm test` builds it first.
 
@@ -72,11 +72,11 @@ describe("stream-export settings", () => {
           await run.exited
         })
       )
-      yield* waitUntil(Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
+      yield* waitUntil("the exporter reading the stream", Effect.sync(() => standIn.stream.connections.length), (count) => count === 1)
       const pingsAnswered = () => standIn.connectors.get(CONNECTOR_ID)?.pings.length ?? 0
       const scrape = Effect.promise(async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
       // A ping is counted once its answer is read: scrape until the count is the stand-in's.
-      const metrics = yield* waitUntil(scrape, (text) => pingsAnswered() >= 1 && /^ping_api_total (\d+)$/m.exec(text)?.[1] === String(pingsAnswered()))
+      const metrics = yield* waitUntil("ping_api_total at the pings answered", scrape, (text) => pingsAnswered() >= 1 && /^ping_api_total (\d+)$/m.exec(text)?.[1] === String(pingsAnswered()))
       assert.match(metrics, /^ping_api_errors_total 0$/m)
       assert.match(metrics, /^state\{state="running"\} 1$/m)
       assert.match(metrics, /^state\{state="idle"\} 0$/m)

@@ -1,6 +1,5 @@
-import { Duration, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { fileNumberOf } from "../../src/stream-export/ExportObjects.js"
-import { startConnector } from "../support/ConnectorProcess.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { getText, listAllKeys } from "../support/S3Bucket.js"
 import { makeS3Client } from "../support/S3Server.js"
@@ -70,17 +69,6 @@ export const exportedObjects = (s3: S3ServerHandle) =>
 /** The ids of an object's lines, in order. */
 export const idsOf = (object: ExportedObject): ReadonlyArray<string> => object.lines.map((line) => line.id)
 
-/** Polls `probe` every 50 ms until `check` holds; past `seconds` the test dies, naming the wait. */
-export const waitUntil = <A>(probe: Effect.Effect<A>, check: (value: A) => boolean, seconds = 30) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < seconds * 20; attempt++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep(Duration.millis(50))
-    }
-    return yield* Effect.die(new Error(`condition not reached within ${seconds} s`))
-  })
-
 /** The events an exporter process has read and holds or wrote (processed_messages_total on its /metrics, every action; 0 before it serves). */
 export const processedEvents = (metricsPort: number) =>
   Effect.promise(async () => {
@@ -94,13 +82,3 @@ export const connectorState = (standIn: OpenCtiStandIn, connectorId: string) => 
   // A reset from the UI leaves "".
   return state === undefined || state === null || state === "" ? null : JSON.parse(state)
 }
-
-/** The exporter process for the enclosing scope: the built CLI's `stream-export`, killed (SIGKILL) when the scope closes, if still running. */
-export const exporterProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => startConnector("stream-export", env)),
-    (run) => Effect.promise(async () => {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-      await run.exited
-    })
-  )

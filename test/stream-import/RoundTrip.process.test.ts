@@ -3,16 +3,17 @@ import { Duration, Effect } from "effect"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { connectorProcess } from "../support/ConnectorProcess.js"
 import { openCtiStandInScoped } from "../support/OpenCtiStandIn.js"
 import type { OpenCtiStandIn } from "../support/OpenCtiStandIn.js"
 import { startRabbitMq } from "../support/RabbitMq.js"
 import { declarePushQueue } from "../support/RabbitMqQueues.js"
 import { s3ServerScoped } from "../support/S3Server.js"
+import { waitUntil } from "../support/waiting.js"
 import {
   APPLICANT_ID,
   EXPORTER_ID,
   IMPORTER_ID,
-  connectorProcess,
   decodeEvents,
   doneLinesDirectory,
   doneLinesS3,
@@ -29,8 +30,7 @@ import {
   snapshotFiles,
   stop,
   TOKEN_A,
-  TOKEN_B,
-  waitUntil
+  TOKEN_B
 } from "./roundTrip.js"
 
 // Platform A's live stream → the built exporter → objects → the built importer → platform B's queue on a
@@ -69,7 +69,7 @@ const syncUntilDone = (world: World, exporterStorage: Record<string, string>, im
     const exporter = yield* connectorProcess("stream-export", exporterEnv(world.platformA, exporterStorage))
     const importer = yield* connectorProcess("stream-import", importerEnv(world.platformB, importerStorage))
     const total = expectedEvents(world.platformA, world.objects).length
-    yield* waitUntil("every event in B's queue", world.consumer.drain, (count) => count >= total)
+    yield* waitUntil("every event in B's queue", world.consumer.drain, (count) => count >= total, 90)
     yield* stop(exporter)
     yield* stop(importer)
     yield* world.consumer.drain
@@ -118,7 +118,7 @@ describe("two-platform sync through the built connectors", () => {
         appended += count
         // Kills land while events flow: once B's queue has grown since the last round, a random moment later.
         const arrived = world.consumer.taken.length
-        yield* waitUntil("events flowing again", world.consumer.drain, (total) => total > arrived)
+        yield* waitUntil("events flowing again", world.consumer.drain, (total) => total > arrived, 90)
         yield* Effect.sleep(Duration.millis(Math.floor(random() * 1500)))
         const which = random()
         if (which < 0.67) {
@@ -137,7 +137,7 @@ describe("two-platform sync through the built connectors", () => {
       yield* waitUntil("every event in B's queue", Effect.map(world.consumer.drain, () => new Set(decodeEvents(world.consumer.taken).map(eventOf))), (seen) => expected.every((event) => seen.has(event)), 180)
       // And every object the exporter wrote imported: the two file counts meet.
       const fileCount = (standIn: OpenCtiStandIn, id: string): unknown => JSON.parse(standIn.connectors.get(id)?.state ?? "null")?.file_count
-      yield* waitUntil("B's importer at A's exporter's file count", Effect.sync(() => [fileCount(world.platformA, EXPORTER_ID), fileCount(world.platformB, IMPORTER_ID)]), ([a, b]) => a !== undefined && a === b)
+      yield* waitUntil("B's importer at A's exporter's file count", Effect.sync(() => [fileCount(world.platformA, EXPORTER_ID), fileCount(world.platformB, IMPORTER_ID)]), ([a, b]) => a !== undefined && a === b, 90)
       yield* stop(exporter)
       yield* stop(importer)
       yield* world.consumer.drain

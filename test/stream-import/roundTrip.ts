@@ -1,9 +1,8 @@
 import type { GetMessage } from "amqplib"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { readdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert } from "vitest"
-import { startConnector } from "../support/ConnectorProcess.js"
 import type { ConnectorRun } from "../support/ConnectorProcess.js"
 import { OPENCTI_EXTENSION, platformEvent } from "../support/opencti/streamEvents.js"
 import type { StreamEventInput } from "../support/opencti/streamEvents.js"
@@ -171,27 +170,6 @@ export const makeConsumer = (broker: RabbitMqHandle, queue: string) => {
     })
   }
 }
-
-/** Polls `probe` every 100 ms until `check` holds; past `seconds` the test dies, naming the wait. */
-export const waitUntil = <A>(what: string, probe: Effect.Effect<A>, check: (value: A) => boolean, seconds = 90) =>
-  Effect.gen(function*() {
-    for (let attempt = 0; attempt < seconds * 10; attempt++) {
-      const value = yield* probe
-      if (check(value)) return value
-      yield* Effect.sleep(Duration.millis(100))
-    }
-    return yield* Effect.die(new Error(`${what}: not reached within ${seconds} s`))
-  })
-
-/** A connector process for the enclosing scope: killed (SIGKILL) when the scope closes, if still running. */
-export const connectorProcess = (command: "stream-export" | "stream-import", env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => startConnector(command, env)),
-    (run) => Effect.promise(async () => {
-      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-      await run.exited
-    })
-  )
 
 /**
  * Stops a connector with SIGTERM and checks it exits 0. A connector restarted last may have nothing

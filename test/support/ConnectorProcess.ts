@@ -1,6 +1,8 @@
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import type { ConnectorCommand } from "../../src/app/ConnectorChoice.js"
 import { waitFor } from "./waiting.js"
 
 const mainScript = fileURLToPath(new URL("../../dist/main.js", import.meta.url))
@@ -58,6 +60,19 @@ export const startProcess = (argv: ReadonlyArray<string>, env: Record<string, st
 /** Starts the built CLI (`node dist/main.js <command> <flags>`). Build first (`npm run build`). */
 export const startConnector = (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = []): ConnectorRun =>
   startProcess(["node", mainScript, command, ...flags], env)
+
+/** Kills the run (SIGKILL) if it is still running, and waits for its exit. */
+export const killIfRunning = async (run: ConnectorRun): Promise<void> => {
+  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
+  await run.exited
+}
+
+/** The built CLI's `command` for the enclosing scope: killed (SIGKILL) when the scope closes, if still running. */
+export const connectorProcess = (command: ConnectorCommand, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => startConnector(command, env)),
+    (run) => Effect.promise(() => killIfRunning(run))
+  )
 
 /** Runs the CLI to its end (killing it after `timeoutMs`). */
 export const runConnector = async (command: string, env: Record<string, string>, flags: ReadonlyArray<string> = [], timeoutMs = 120_000) => {

@@ -1,5 +1,6 @@
 import { assert } from "vitest"
 import { setTimeout as sleep } from "node:timers/promises"
+import { killIfRunning } from "./ConnectorProcess.js"
 import type { ConnectorRun } from "./ConnectorProcess.js"
 import { startFaultProxy, targetOf } from "./FaultProxy.js"
 import type { FaultProxy } from "./FaultProxy.js"
@@ -20,10 +21,7 @@ export const processRuns = () => {
       return run
     },
     cleanUp: async (): Promise<void> => {
-      for (const run of runs.splice(0)) {
-        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL")
-        await run.exited
-      }
+      for (const run of runs.splice(0)) await killIfRunning(run)
       for (const proxy of proxies.splice(0)) await proxy.close()
     }
   }

@@ -1,3 +1,4 @@
+import { Duration, Effect } from "effect"
 import { createServer } from "node:net"
 import { setTimeout as sleep } from "node:timers/promises"
 
@@ -9,6 +10,17 @@ export const waitFor = async (condition: () => boolean, timeoutMs = 30_000, what
     await sleep(10)
   }
 }
+
+/** Polls `probe` every 50 ms until `check` holds; past `seconds` the test dies, naming `what` it waited for. */
+export const waitUntil = <A>(what: string, probe: Effect.Effect<A>, check: (value: A) => boolean, seconds = 30) =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < seconds * 20; attempt++) {
+      const value = yield* probe
+      if (check(value)) return value
+      yield* Effect.sleep(Duration.millis(50))
+    }
+    return yield* Effect.die(new Error(`${what}: not reached within ${seconds} s`))
+  })
 
 /** A TCP port free on `host` right now (the system picks it; it is released before it is returned). */
 export const freePort = (host = "127.0.0.1"): Promise<number> =>
