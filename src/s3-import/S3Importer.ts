@@ -77,22 +77,21 @@ export class S3Importer extends Context.Service<S3Importer, {
         return { _tag: "Imported", object, version: fetched.version } satisfies Processed
       }, (effect, prefix, object) => Effect.annotateLogs(effect, { prefix, key: object.key }))
 
-      /**
-       * Deletes the version of the file that was read, and no other: a file rewritten since stays for
-       * the next cycle. Some S3-compatible servers (s3rver among them) ignore `If-Match` on a delete, so
-       * the ETag is compared with a HEAD first; a version id deletes exactly that version.
-       */
+      /** Deletes the version of the file that was read, and no other: a file rewritten since stays for the next cycle. */
       const deleteRead = (location: Required<ImportLocation>, version: ObjectVersion) =>
-        Effect.gen(function*() {
-          const changed = Effect.logWarning("File changed since it was read; it stays for the next cycle")
-          if (Option.isNone(version.versionId)) {
-            const current = yield* storage.head(bucket, location.key)
-            if (Option.isNone(current)) return yield* Effect.logWarning("File already gone before its delete")
-            if (current.value.etag !== version.etag) return yield* changed
-          }
-          if ((yield* storage.deleteVersion(bucket, location.key, version)) === "changed") return yield* changed
-          yield* Metric.update(ImportMetrics.filesDeleted, 1)
-        }).pipe(inPhase("delete", location))
+        storage.deleteVersion(bucket, location.key, version).pipe(
+          Effect.flatMap((outcome) => {
+            switch (outcome) {
+              case "changed":
+                return Effect.logWarning("File changed since it was read; it stays for the next cycle")
+              case "gone":
+                return Effect.logWarning("File already gone before its delete")
+              case "deleted":
+                return Metric.update(ImportMetrics.filesDeleted, 1)
+            }
+          }),
+          inPhase("delete", location)
+        )
 
       /** After the send: the delete, or the high-water mark when files are kept; a refused file is quarantined first. Never interrupted halfway. */
       const finishObject = Effect.fn("S3Importer.finishObject")(function*(prefix: string, processed: Processed, work: PrefixWork) {

@@ -4,7 +4,7 @@ import { createReadStream } from "node:fs"
 import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises"
 import { dirname, join, sep } from "node:path"
 import { ObjectStorage, ObjectStorageError } from "./ObjectStorage.js"
-import type { ObjectInfo, ObjectVersion, StorageOperation } from "./ObjectStorage.js"
+import type { DeleteOutcome, ObjectInfo, ObjectVersion, StorageOperation } from "./ObjectStorage.js"
 
 /**
  * ObjectStorage on a file system, for transfers through a data diode: a bucket is a directory, a key a
@@ -150,16 +150,17 @@ export const layer = Layer.succeed(ObjectStorage, (() => {
           const buffer = await readFile(path)
           return { body: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), version: versionOf(before) }
         })),
-    head: (bucket, key) =>
-      Effect.flatMap(pathOf("head", bucket, key), (path) =>
-        run("head", bucket, key, async () => Option.map(Option.fromUndefinedOr(await statOrNone(path)), versionOf))),
     deleteVersion: (bucket, key, version) =>
       Effect.flatMap(pathOf("delete", bucket, key), (path) =>
-        run("delete", bucket, key, async () => {
+        run("delete", bucket, key, async (): Promise<DeleteOutcome> => {
           const current = await statOrNone(path)
-          if (current !== undefined && versionOf(current).etag !== version.etag) return "changed" as const
-          await unlink(path).catch((error: unknown) => (codeOf(error) === "ENOENT" ? undefined : Promise.reject(error)))
-          return "deleted" as const
+          if (current === undefined) return "gone"
+          if (versionOf(current).etag !== version.etag) return "changed"
+          // Another deleter may remove it between the look and the unlink.
+          return unlink(path).then(
+            () => "deleted",
+            (error: unknown) => (codeOf(error) === "ENOENT" ? "gone" : Promise.reject(error))
+          )
         })),
     ensureBucket: (bucket) => run("ensureBucket", bucket, undefined, () => mkdir(bucket, { recursive: true }).then(() => undefined))
   })

@@ -40,8 +40,11 @@ export interface FetchedObject {
   readonly version: ObjectVersion
 }
 
-/** A versioned delete removes the version, or finds that the object changed since (and leaves it). */
-export type DeleteOutcome = "deleted" | "changed"
+/**
+ * A versioned delete removes the version, finds that the object changed since (and leaves it), or finds
+ * no object any more.
+ */
+export type DeleteOutcome = "deleted" | "changed" | "gone"
 
 const StorageOperation = Schema.Literals(["list", "get", "put", "copy", "head", "delete", "ensureBucket"])
 export type StorageOperation = typeof StorageOperation.Type
@@ -81,12 +84,10 @@ export class ObjectStorage extends Context.Service<ObjectStorage, {
   readonly delete: (bucket: string, key: string) => Effect.Effect<void, ObjectStorageError>
   /** The object and its version; fails before reading the body when it holds more than `maxBytes`. */
   readonly fetch: (bucket: string, key: string, maxBytes: number) => Effect.Effect<FetchedObject, ObjectStorageError>
-  /** The current version of the object; none when there is no object at `key`. */
-  readonly head: (bucket: string, key: string) => Effect.Effect<Option.Option<ObjectVersion>, ObjectStorageError>
   /**
-   * Deletes exactly `version`: by its version id on a versioned bucket, otherwise with `If-Match` on its
-   * ETag ("changed" when the server refuses it; some servers ignore the header, so callers compare a
-   * `head` first).
+   * Deletes exactly `version`: by its version id on a versioned bucket (always "deleted", as S3 answers),
+   * otherwise only while the object's ETag is still the one read: "changed" when it is not, "gone" when
+   * there is no object at `key` any more.
    */
   readonly deleteVersion: (bucket: string, key: string, version: ObjectVersion) => Effect.Effect<DeleteOutcome, ObjectStorageError>
   /** Creates the bucket unless it exists. */
@@ -147,19 +148,18 @@ const makeMemory = (buckets: MemoryBuckets, pageSize: number): ObjectStorage["Se
         object.body.byteLength > maxBytes
           ? Effect.fail(new ObjectStorageError({ operation: "get", bucket, key, message: `the object is ${object.body.byteLength} bytes, over the limit of ${maxBytes} bytes` }))
           : Effect.succeed({ body: object.body, version: versionOf(object) })),
-    head: (bucket, key) =>
-      Effect.map(bucketOf("head", bucket, key), (objects) => Option.map(Option.fromUndefinedOr(objects.get(key)), versionOf)),
     // A version id deletes that version alone, as S3 does: a later version stays current.
     deleteVersion: (bucket, key, version) =>
-      Effect.map(bucketOf("delete", bucket, key), (objects) => {
-        if (Option.isSome(version.versionId)) {
-          if (objects.get(key)?.versionId === version.versionId.value) objects.delete(key)
-          return "deleted" as const
-        }
+      Effect.map(bucketOf("delete", bucket, key), (objects): DeleteOutcome => {
         const current = objects.get(key)
-        if (current !== undefined && versionOf(current).etag !== version.etag) return "changed" as const
+        if (Option.isSome(version.versionId)) {
+          if (current?.versionId === version.versionId.value) objects.delete(key)
+          return "deleted"
+        }
+        if (current === undefined) return "gone"
+        if (versionOf(current).etag !== version.etag) return "changed"
         objects.delete(key)
-        return "deleted" as const
+        return "deleted"
       }),
     ensureBucket: (bucket) =>
       Effect.sync(() => {

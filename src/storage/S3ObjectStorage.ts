@@ -153,19 +153,28 @@ export const layer = (options: S3Options) =>
         })
       })
 
-      const head = Effect.fn("S3ObjectStorage.head")(function*(bucket: string, key: string) {
-        return yield* call("head", bucket, key, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).pipe(
+      /** The current version of the object; none when there is no object at `key`. */
+      const head = (bucket: string, key: string) =>
+        call("head", bucket, key, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).pipe(
           Effect.map((answer) => Option.some(versionOf(answer))),
           Effect.catchIf((error) => isNotFound(error.cause), () => Effect.succeed(Option.none<ObjectVersion>()))
         )
-      })
 
       const remove = Effect.fn("S3ObjectStorage.delete")(function*(bucket: string, key: string) {
         yield* call("delete", bucket, key, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })))
       })
 
-      // If-Match makes the delete conditional where the server honours it; a version id deletes that version alone.
+      /**
+       * A version id deletes that version alone. Otherwise If-Match makes the delete conditional where the
+       * server honours it; some S3-compatible servers (s3rver among them) ignore it, so the ETag is
+       * compared with a HEAD first.
+       */
       const deleteVersion = Effect.fn("S3ObjectStorage.deleteVersion")(function*(bucket: string, key: string, version: ObjectVersion) {
+        if (Option.isNone(version.versionId)) {
+          const current = yield* head(bucket, key)
+          if (Option.isNone(current)) return "gone"
+          if (current.value.etag !== version.etag) return "changed"
+        }
         return yield* call("delete", bucket, key, () =>
           client.send(new DeleteObjectCommand({
             Bucket: bucket,
@@ -204,7 +213,6 @@ export const layer = (options: S3Options) =>
         put,
         copy,
         fetch,
-        head,
         delete: remove,
         deleteVersion,
         ensureBucket
