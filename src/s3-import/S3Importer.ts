@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Metric, Option, Result, Schedule, Semaphore, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Semaphore, Stream } from "effect"
 import { OpenCtiConfig } from "../config/OpenCtiConfig.js"
 import { drainOnInterrupt, isFailure } from "../connector/drain.js"
 import { OpenCti } from "../opencti/OpenCti.js"
@@ -139,7 +139,8 @@ export class S3Importer extends Context.Service<S3Importer, {
         // it is still deleted before the cycle stops.
         // A shutdown stops the listing, then waits until every file already fetched is sent and deleted.
         // The files fetched ahead hold at most S3_FETCH_AHEAD_BYTES together: room is taken in listing order
-        // (so a large file waits for room instead of being overtaken) and given back once the file is sent.
+        // (so a large file waits for room instead of being overtaken) and given back once the file is sent,
+        // or, for a refused file, whose body the quarantine still needs, once it is finished.
         // A file larger than the whole room takes all of it: it is fetched alone.
         const window = yield* Semaphore.make(config.fetchAheadBytes)
         const room = (object: ObjectInfo) => Math.min(object.size, config.fetchAheadBytes)
@@ -157,10 +158,16 @@ export class S3Importer extends Context.Service<S3Importer, {
               Effect.tap((fetched) => Effect.andThen(Metric.update(ImportMetrics.bytesRead, fetched.body.byteLength), progress.advance)),
               Effect.map((fetched) => [object, fetched] as const)
             ), { concurrency: prefetch }),
-          Stream.mapEffect(([object, fetched]) => sendObject(prefix, object, fetched, work).pipe(Effect.ensuring(window.release(room(object))))),
+          Stream.mapEffect(([object, fetched]) =>
+            sendObject(prefix, object, fetched, work).pipe(
+              Effect.onExit((exit) => (Exit.isSuccess(exit) && exit.value._tag === "Refused" ? Effect.void : window.release(room(object))))
+            )),
           Stream.result,
           Stream.mapEffect(Result.match({
-            onSuccess: (processed) => Effect.result(finishObject(prefix, processed, work)),
+            onSuccess: (processed) =>
+              Effect.result(finishObject(prefix, processed, work).pipe(
+                Effect.ensuring(processed._tag === "Refused" ? window.release(room(processed.object)) : Effect.void)
+              )),
             onFailure: (error) => Effect.succeed(Result.fail(error))
           }), { concurrency: finishConcurrency }),
           Stream.runForEach(Result.match({ onSuccess: () => Effect.void, onFailure: Effect.fail }))

@@ -59,16 +59,22 @@ const slowDeletes = (delay: Duration.Input) =>
   Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
     ObjectStorage.of({ ...inner, deleteVersion: (bucket, key, version) => Effect.andThen(Effect.sleep(delay), inner.deleteVersion(bucket, key, version)) })))
 
+/** Writes that take `delay` on the test clock, so that quarantined files are held while they are written. */
+const slowPuts = (delay: Duration.Input) =>
+  Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
+    ObjectStorage.of({ ...inner, put: (bucket, key, body, contentType) => Effect.andThen(Effect.sleep(delay), inner.put(bucket, key, body, contentType)) })))
+
 /** Records the key of every read in `fetched`. */
 const recordedFetches = (fetched: Array<string>) =>
   Layer.effect(ObjectStorage, Effect.map(ObjectStorage, (inner) =>
     ObjectStorage.of({ ...inner, fetch: (bucket, key, maxBytes) => Effect.andThen(Effect.sync(() => fetched.push(key)), inner.fetch(bucket, key, maxBytes)) })))
 
-const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input } = {}): World => {
+const makeWorld = (env: Record<string, string> = {}, options: { readonly deleteDelay?: Duration.Input; readonly putDelay?: Duration.Input } = {}): World => {
   const objects = new Map<string, StoredObject>()
   const buckets: MemoryBuckets = new Map([["feed", objects]])
   const fetched: Array<string> = []
-  const memory = ObjectStorage.layerMemory(buckets, { pageSize: 7 })
+  const stored = ObjectStorage.layerMemory(buckets, { pageSize: 7 })
+  const memory = options.putDelay === undefined ? stored : slowPuts(options.putDelay).pipe(Layer.provide(stored))
   const openCti = makePlatformStub()
   const config = Layer.mergeAll(OpenCtiConfig.layer({ type: "EXTERNAL_IMPORT", name: "S3", scope: [] }), S3ImportConfig.layer).pipe(
     Layer.provide(layerRecord({ ...baseEnv, ...env }))
@@ -405,6 +411,28 @@ describe("S3Importer", () => {
         yield* Fiber.join(fiber)
         assert.strictEqual(pushedBundleIds(world).length, 20)
         assert.strictEqual(mostAhead, 2)
+      }).pipe(Effect.provide(world.layer)))
+  })
+
+  it.effect("holds a refused file within S3_FETCH_AHEAD_BYTES until it is in the quarantine", () => {
+    const broken = (index: number) => `{"type": "bundle", "id": "bundle--${index}", "objects": [`
+    const size = encoder.encode(broken(10)).byteLength
+    const world = makeWorld({ S3_BUCKET_PREFIXES: "ACI_TI", S3_QUARANTINE_PREFIX: "quarantine", S3_FETCH_AHEAD_BYTES: String(2 * size) }, { putDelay: "1 second" })
+    for (let index = 10; index < 20; index++) world.put(`ACI_TI/${index}.json`, broken(index))
+    const left = () => world.keys().filter((key) => key.startsWith("ACI_TI/")).length
+    let mostHeld = 0
+    return watchingClock((clock) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild((yield* S3Importer).cycle)
+        // Each quarantine write waits one second on the clock: a file is held from its read to its delete.
+        while (left() > 0) {
+          yield* clock.sleeping()
+          mostHeld = Math.max(mostHeld, world.fetched.length - (10 - left()))
+          yield* TestClock.adjust("1 second")
+        }
+        yield* Fiber.join(fiber)
+        assert.strictEqual(world.keys().length, 20)
+        assert.strictEqual(mostHeld, 2)
       }).pipe(Effect.provide(world.layer)))
   })
 
