@@ -114,14 +114,16 @@ export const layer = (options: S3Options) =>
         return [infos, next] as const
       })
 
-      const body = (abortSignal: AbortSignal, bucket: string, key: string) =>
-        client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }).then((response) => {
-          if (response.Body === undefined) throw new Error("the response has no body")
-          return response.Body
-        })
+      /** The object's answer, its body there; without a signal, the send goes through the cached middleware. */
+      const getObject = async (bucket: string, key: string, signal?: AbortSignal) => {
+        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal === undefined ? undefined : { abortSignal: signal })
+        const body = response.Body
+        if (body === undefined) throw new Error("the response has no body")
+        return { ...response, Body: body }
+      }
 
       const get = Effect.fn("S3ObjectStorage.get")(function*(bucket: string, key: string) {
-        return yield* call("get", bucket, key, async (abortSignal) => (await body(abortSignal, bucket, key)).transformToByteArray())
+        return yield* call("get", bucket, key, async (signal) => (await getObject(bucket, key, signal)).Body.transformToByteArray())
       })
 
       const copy = Effect.fn("S3ObjectStorage.copy")(function*(bucket: string, key: string, toBucket: string, toKey: string) {
@@ -139,8 +141,7 @@ export const layer = (options: S3Options) =>
 
       const fetch = Effect.fn("S3ObjectStorage.fetch")(function*(bucket: string, key: string, maxBytes: number) {
         return yield* call("get", bucket, key, async () => {
-          const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-          if (response.Body === undefined) throw new Error("the response has no body")
+          const response = await getObject(bucket, key)
           const tooLarge = (size: number) => new Error(`the object is ${size} bytes, over the limit of ${maxBytes} bytes`)
           if ((response.ContentLength ?? 0) > maxBytes) {
             // Closing the body's socket unread is what keeps the bytes out of memory.
@@ -207,7 +208,7 @@ export const layer = (options: S3Options) =>
         get,
         getStream: (bucket, key) =>
           Stream.unwrap(Effect.map(
-            call("get", bucket, key, async (abortSignal) => (await body(abortSignal, bucket, key)).transformToWebStream()),
+            call("get", bucket, key, async (signal) => (await getObject(bucket, key, signal)).Body.transformToWebStream()),
             (readable) => Stream.fromAsyncIterable(readable, (cause) => new ObjectStorageError({ operation: "get", bucket, key, message: describe(cause), cause }))
           )),
         put,
